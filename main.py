@@ -1,0 +1,116 @@
+#!/usr/bin/env python
+"""Composition root of the Product Catalog API platform.
+
+Reads the configuration once, validates it before cdktf or the AWS provider is
+imported (a bad value costs well under a second and writes nothing), then builds
+the four layer stacks, handing each consumer what it needs from its producers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.config import PROJECT, Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from stacks.app_stack import AppStack
+    from stacks.data_stack import DataStack
+    from stacks.edge_stack import EdgeStack
+    from stacks.network_stack import NetworkStack
+
+OUTDIR = "cdktf.out"
+# R-14: on every resource through provider default_tags.
+BASE_TAGS: Mapping[str, str] = {"Environment": "production", "Project": PROJECT, "ManagedBy": "cdktf"}
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The four stacks, in deployment order."""
+
+    network: NetworkStack
+    data: DataStack
+    app: AppStack
+    edge: EdgeStack
+
+
+def build(scope: Construct, config: Config) -> Layers:
+    """Create the four stacks in ``scope`` (an App) from a validated ``config``."""
+    from shared.components.fargate_service import DatabaseConnection
+    from shared.layer import LayerContext
+    from shared.naming import Naming
+    from stacks.app_stack import AppStack, AppStackProps
+    from stacks.data_stack import DataStack, DataStackProps
+    from stacks.edge_stack import EdgeStack, EdgeStackProps
+    from stacks.network_stack import NetworkStack, NetworkStackProps
+
+    context = LayerContext(
+        naming=Naming(project=PROJECT, suffix=config.environment_suffix),
+        region=config.region,
+        tags={**BASE_TAGS, "EnvironmentSuffix": config.environment_suffix},
+        state=config.state,
+    )
+    network = NetworkStack(
+        scope, "network", props=NetworkStackProps(context=context, nat_gateways=config.nat_gateways)
+    )
+    data = DataStack(
+        scope,
+        "data",
+        props=DataStackProps(
+            context=context,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            availability_zones=network.private_subnet_zones,
+            app_security_group_id=network.app_security_group_id,
+        ),
+    )
+    app = AppStack(
+        scope,
+        "app",
+        props=AppStackProps(
+            context=context,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            private_subnet_ids=network.private_subnet_ids,
+            app_security_group_id=network.app_security_group_id,
+            database=DatabaseConnection(
+                host=data.db_host,
+                port=data.db_port,
+                name=data.db_name,
+                secret_arn=data.db_secret_arn,
+                security_group_id=data.db_security_group_id,
+            ),
+            image=config.container_image,
+            environment=config.container_environment,
+        ),
+    )
+    edge = EdgeStack(scope, "edge", props=EdgeStackProps(context=context, alb_dns_name=app.alb_dns_name))
+    return Layers(network=network, data=data, app=app, edge=edge)
+
+
+def main(environ: Mapping[str, str]) -> int:
+    """Validate configuration, then synthesize all stacks into ``cdktf.out/``."""
+    try:
+        config = load_config(environ)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+
+    from shared import provider_loader
+
+    provider_loader.enable(eager=environ.get(provider_loader.DISABLE_SWITCH) == "1")
+    from cdktf import App
+
+    app = App(outdir=environ.get("CDKTF_OUTDIR", OUTDIR))
+    build(app, config)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(os.environ))

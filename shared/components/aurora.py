@@ -1,0 +1,143 @@
+"""Aurora PostgreSQL cluster with an RDS-managed master secret (R-08, R-09, R-11)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster
+from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+from shared.components.log_group import LogGroup, LogGroupProps
+from shared.naming import Naming
+
+POSTGRES_PORT = 5432
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuroraPostgresProps:
+    """Inputs of an ``AuroraPostgres`` cluster."""
+
+    naming: Naming
+    """Naming helper for identifiers."""
+    vpc_id: str
+    """VPC of the cluster's security group."""
+    subnet_ids: Sequence[str]
+    """Private subnets of the DB subnet group, one per AZ."""
+    availability_zones: Sequence[str]
+    """AZ of each instance, in order; instances are spread over them for failover."""
+    client_security_group_id: str
+    """The only security group admitted on the PostgreSQL port (the API tasks)."""
+    engine_version: str = "16.4"
+    """aurora-postgresql version offered in the region (R-08, F-2). Default: 16.4."""
+    instance_class: str = "db.t3.medium"
+    """Instance class of every instance; db.t3.medium or larger. Default: db.t3.medium."""
+    instance_count: int = 2
+    """Writer plus readers; at least 2 in different AZs for failover. Default: 2."""
+    database_name: str = "catalog"
+    """Database created in the cluster. Default: catalog."""
+    master_username: str = "catalog_admin"
+    """Master user; its password is generated and rotated by RDS. Default: catalog_admin."""
+    backup_retention_days: int = 7
+    """Automatic backup retention, 7 or more. Default: 7 days."""
+    log_retention_days: int = 30
+    """Days the exported postgresql log is kept. Default: 30 days."""
+
+
+class AuroraPostgres(Construct):
+    """An encrypted, private, two-AZ Aurora PostgreSQL cluster.
+
+    ``manage_master_user_password`` makes RDS create and rotate the secret
+    (JSON keys ``username`` and ``password``), so no password ever appears in
+    code, state or plan, and the project creates no secret of its own (F-6).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, props: AuroraPostgresProps) -> None:
+        super().__init__(scope, id)
+        if props.instance_count < 2:
+            raise ValueError(f"instance_count={props.instance_count} is not allowed: at least 2 for failover (R-08)")
+        if len(props.availability_zones) < 2:
+            raise ValueError("availability_zones needs at least 2 zones so the instances fail over across AZs (R-08)")
+        naming = props.naming
+        identifier = naming.name("aurora")
+
+        subnet_group = DbSubnetGroup(
+            self, "subnets", name=naming.name("db-subnets"), subnet_ids=list(props.subnet_ids)
+        )
+        security_group = SecurityGroup(
+            self,
+            "sg",
+            name=naming.name("db-sg"),
+            description="Aurora PostgreSQL: 5432 from the API tasks only",
+            vpc_id=props.vpc_id,
+            tags={"Name": naming.name("db-sg")},
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "from-app",
+            security_group_id=security_group.id,
+            referenced_security_group_id=props.client_security_group_id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            description="PostgreSQL from the API tasks",
+        )
+        # Created here rather than by RDS so that it has a retention and is destroyed with the stack.
+        log_group = LogGroup(
+            self,
+            "postgresql-logs",
+            props=LogGroupProps(
+                name=f"/aws/rds/cluster/{identifier}/postgresql", retention_days=props.log_retention_days
+            ),
+        )
+        cluster = RdsCluster(
+            self,
+            "cluster",
+            cluster_identifier=identifier,
+            engine="aurora-postgresql",
+            engine_version=props.engine_version,
+            database_name=props.database_name,
+            master_username=props.master_username,
+            manage_master_user_password=True,
+            port=POSTGRES_PORT,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group.id],
+            storage_encrypted=True,
+            backup_retention_period=props.backup_retention_days,
+            preferred_backup_window="02:00-03:00",
+            preferred_maintenance_window="sun:03:30-sun:04:30",
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            copy_tags_to_snapshot=True,
+            iam_database_authentication_enabled=True,
+            deletion_protection=False,
+            skip_final_snapshot=True,
+            depends_on=[log_group.resource],
+        )
+        for index in range(props.instance_count):
+            RdsClusterInstance(
+                self,
+                f"instance-{index}",
+                identifier=f"{identifier}-{index + 1}",
+                cluster_identifier=cluster.id,
+                engine=cluster.engine,
+                engine_version=cluster.engine_version,
+                instance_class=props.instance_class,
+                availability_zone=props.availability_zones[index % len(props.availability_zones)],
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                performance_insights_enabled=True,
+                auto_minor_version_upgrade=True,
+                promotion_tier=index,
+            )
+
+        self.endpoint: str = cluster.endpoint
+        self.reader_endpoint: str = cluster.reader_endpoint
+        self.port: int = POSTGRES_PORT
+        self.database_name: str = props.database_name
+        self.cluster_identifier: str = cluster.cluster_identifier
+        self.security_group_id: str = security_group.id
+        self.secret_arn: str = cluster.master_user_secret.get(0).secret_arn

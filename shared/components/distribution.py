@@ -1,0 +1,115 @@
+"""CloudFront in front of the ALB, passing the whole request to the API (R-10, R-12)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_aws.cloudfront_distribution import (
+    CloudfrontDistribution,
+    CloudfrontDistributionDefaultCacheBehavior,
+    CloudfrontDistributionLoggingConfig,
+    CloudfrontDistributionOrigin,
+    CloudfrontDistributionOriginCustomOriginConfig,
+    CloudfrontDistributionRestrictions,
+    CloudfrontDistributionRestrictionsGeoRestriction,
+    CloudfrontDistributionViewerCertificate,
+)
+from constructs import Construct
+
+from shared.naming import Naming
+
+# AWS managed policy IDs, fixed across accounts:
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
+ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-response-headers-policies.html
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiDistributionProps:
+    """Inputs of an ``ApiDistribution``."""
+
+    naming: Naming
+    """Naming helper for the comment and origin id."""
+    origin_domain_name: str
+    """DNS name of the ALB."""
+    log_bucket_domain_name: str
+    """``<bucket>.s3.amazonaws.com`` of the bucket receiving standard logs (R-12)."""
+    log_bucket_ready: Sequence[ITerraformDependable] = ()
+    """Resources the distribution waits for (the bucket's ACL-enabled ownership). Default: none."""
+    log_prefix: str = "cloudfront/"
+    """Key prefix of the access logs. Default: cloudfront/."""
+    cache_policy_id: str = CACHING_DISABLED
+    """Managed cache policy (never together with forwarded_values, F-3). Default: CachingDisabled."""
+    origin_request_policy_id: str = ALL_VIEWER_EXCEPT_HOST_HEADER
+    """Origin request policy; query strings and headers reach the API. Default: AllViewerExceptHostHeader."""
+    response_headers_policy_id: str = SECURITY_HEADERS
+    """Response headers policy adding security headers. Default: SecurityHeadersPolicy."""
+    price_class: str = "PriceClass_100"
+    """Edge locations used; PriceClass_100 = North America and Europe. Default: PriceClass_100."""
+    web_acl_id: str | None = None
+    """ARN of a WAF web ACL (scope CLOUDFRONT); None attaches none. Default: None."""
+
+
+class ApiDistribution(Construct):
+    """A distribution with one ALB origin.
+
+    The ALB has only an HTTP listener (no domain, so no certificate), so the origin
+    is reached over HTTP while viewers are redirected to HTTPS; the ALB accepts
+    traffic from CloudFront's origin-facing addresses only.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, props: ApiDistributionProps) -> None:
+        super().__init__(scope, id)
+        origin_id = "alb"
+        distribution = CloudfrontDistribution(
+            self,
+            "distribution",
+            enabled=True,
+            comment=props.naming.name("cdn"),
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=props.price_class,
+            web_acl_id=props.web_acl_id,
+            origin=[
+                CloudfrontDistributionOrigin(
+                    origin_id=origin_id,
+                    domain_name=props.origin_domain_name,
+                    custom_origin_config=CloudfrontDistributionOriginCustomOriginConfig(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="http-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                    ),
+                )
+            ],
+            default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
+                target_origin_id=origin_id,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=ALL_METHODS,
+                cached_methods=["GET", "HEAD"],
+                compress=True,
+                cache_policy_id=props.cache_policy_id,
+                origin_request_policy_id=props.origin_request_policy_id,
+                response_headers_policy_id=props.response_headers_policy_id,
+            ),
+            restrictions=CloudfrontDistributionRestrictions(
+                geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="none")
+            ),
+            viewer_certificate=CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
+            logging_config=CloudfrontDistributionLoggingConfig(
+                bucket=props.log_bucket_domain_name, prefix=props.log_prefix, include_cookies=False
+            ),
+            depends_on=list(props.log_bucket_ready),
+        )
+        self.domain_name: str = distribution.domain_name
+        self.distribution_id: str = distribution.id
+        self.url: str = f"https://{distribution.domain_name}"

@@ -1,0 +1,327 @@
+"""ECS Fargate service on FARGATE_SPOT with autoscaling and safe deployments (R-03 to R-07, R-11, R-12)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
+from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import (
+    EcsClusterCapacityProviders,
+    EcsClusterCapacityProvidersDefaultCapacityProviderStrategy,
+)
+from cdktf_cdktf_provider_aws.ecs_service import (
+    EcsService,
+    EcsServiceCapacityProviderStrategy,
+    EcsServiceDeploymentCircuitBreaker,
+    EcsServiceDeploymentController,
+    EcsServiceLoadBalancer,
+    EcsServiceNetworkConfiguration,
+)
+from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from constructs import Construct
+
+from shared.components.log_group import LogGroup, LogGroupProps
+from shared.components.policy import policy_document, service_trust
+from shared.naming import Naming
+
+SPOT = "FARGATE_SPOT"
+ON_DEMAND = "FARGATE"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseConnection:
+    """How the container reaches PostgreSQL (R-05)."""
+
+    host: str
+    """Writer endpoint host name."""
+    port: int
+    """PostgreSQL port, e.g. 5432."""
+    name: str
+    """Database name."""
+    secret_arn: str
+    """Secrets Manager secret with JSON keys username and password (RDS-managed)."""
+    security_group_id: str
+    """Security group of the database; tasks get egress to it on ``port`` only."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scaling:
+    """Task count bounds and CPU target tracking (R-07)."""
+
+    min_tasks: int = 2
+    """Fewest running tasks, one per AZ. Default: 2."""
+    max_tasks: int = 10
+    """Most running tasks. Default: 10."""
+    cpu_target_percent: float = 70.0
+    """Average service CPU the policy holds. Default: 70 %."""
+    scale_out_cooldown_seconds: int = 60
+    """Wait after scaling out. Default: 60 s."""
+    scale_in_cooldown_seconds: int = 300
+    """Wait after scaling in. Default: 300 s."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateServiceProps:
+    """Inputs of a ``FargateService``."""
+
+    naming: Naming
+    """Naming helper for cluster, service, roles and log group."""
+    region: str
+    """Region of the awslogs driver, e.g. eu-north-1."""
+    subnet_ids: Sequence[str]
+    """Private subnets the tasks run in (no public IP)."""
+    security_group_id: str
+    """Security group of the tasks."""
+    target_group_arn: str
+    """Target group the service registers its tasks with."""
+    load_balancer_ready: ITerraformDependable
+    """The listener using the target group; the service is created after it."""
+    database: DatabaseConnection
+    """Connection the container receives as environment and secrets."""
+    image: str
+    """Container image; it must answer 200 on GET /health at container_port."""
+    container_port: int = 3000
+    """Port the API listens on. Default: 3000."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Extra plain environment variables (never secrets). Default: none."""
+    cpu: int = 1024
+    """Task CPU units (R-03: exactly 1 vCPU). Default: 1024."""
+    memory_mib: int = 2048
+    """Task memory (R-03: exactly 2 GB). Default: 2048 MiB."""
+    on_demand_base: int = 0
+    """Tasks always kept on on-demand FARGATE as a Spot-interruption floor; 0 = all Spot (R-04). Default: 0."""
+    scaling: Scaling = field(default_factory=Scaling)
+    """Autoscaling bounds and target. Default: 2-10 tasks at 70 % CPU."""
+    health_check_grace_seconds: int = 120
+    """Seconds ALB health checks are ignored after a task starts (cold start). Default: 120 s."""
+    stop_timeout_seconds: int = 120
+    """Seconds between SIGTERM and SIGKILL; Fargate Spot allows at most 120. Default: 120 s."""
+    log_retention_days: int = 30
+    """Days container logs are kept. Default: 30 days."""
+
+
+class FargateService(Construct):
+    """Cluster, task definition, IAM roles, service and autoscaling of the API.
+
+    The capacity provider strategy is always set and ``launch_type`` never (F-4);
+    ``desired_count`` is ignored after creation so Terraform does not undo
+    autoscaling (R-07).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, props: FargateServiceProps) -> None:
+        super().__init__(scope, id)
+        scaling = props.scaling
+        if not 1 <= scaling.min_tasks <= scaling.max_tasks:
+            raise ValueError(f"scaling {scaling.min_tasks}-{scaling.max_tasks} is not allowed: need 1 <= min <= max")
+        if props.stop_timeout_seconds > 120:
+            raise ValueError("stop_timeout_seconds must be at most 120 (Fargate limit, Spot notice)")
+        naming = props.naming
+        account = DataAwsCallerIdentity(self, "account")
+        logs = LogGroup(
+            self, "logs", props=LogGroupProps(name=naming.path("ecs"), retention_days=props.log_retention_days)
+        )
+
+        cluster = EcsCluster(
+            self,
+            "cluster",
+            name=naming.name("cluster"),
+            setting=[EcsClusterSetting(name="containerInsights", value="enabled")],
+        )
+        EcsClusterCapacityProviders(
+            self,
+            "capacity-providers",
+            cluster_name=cluster.name,
+            capacity_providers=[SPOT, ON_DEMAND],
+            default_capacity_provider_strategy=[
+                EcsClusterCapacityProvidersDefaultCapacityProviderStrategy(capacity_provider=SPOT, weight=1)
+            ],
+        )
+
+        execution_role = IamRole(
+            self,
+            "execution-role",
+            name=naming.name("ecs-exec"),
+            assume_role_policy=service_trust("ecs-tasks.amazonaws.com", source_account=account.account_id),
+        )
+        # Written out instead of AmazonECSTaskExecutionRolePolicy so the role can
+        # write only its own log group and read only the DB secret (R-11).
+        IamRolePolicy(
+            self,
+            "execution-policy",
+            name="pull-log-read-db-secret",
+            role=execution_role.id,
+            policy=policy_document(
+                [
+                    {"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+                    {
+                        "Sid": "EcrPull",
+                        "Effect": "Allow",
+                        "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                        "Resource": f"arn:aws:ecr:{props.region}:{account.account_id}:repository/*",
+                    },
+                    {
+                        "Sid": "Logs",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": f"{logs.arn}:*",
+                    },
+                    {
+                        "Sid": "DbSecret",
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": props.database.secret_arn,
+                    },
+                ]
+            ),
+        )
+        task_role = IamRole(
+            self,
+            "task-role",
+            name=naming.name("ecs-task"),
+            assume_role_policy=service_trust("ecs-tasks.amazonaws.com", source_account=account.account_id),
+        )
+
+        database = props.database
+        environment = {
+            "PORT": str(props.container_port),
+            "DB_HOST": database.host,
+            "DB_PORT": str(database.port),
+            "DB_NAME": database.name,
+            **props.environment,
+        }
+        container = {
+            "name": "api",
+            "image": props.image,
+            "essential": True,
+            "portMappings": [{"containerPort": props.container_port, "protocol": "tcp"}],
+            "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+            # The password reaches the container only as an ECS secret (R-05).
+            "secrets": [
+                {"name": "DB_USER", "valueFrom": f"{database.secret_arn}:username::"},
+                {"name": "DB_PASSWORD", "valueFrom": f"{database.secret_arn}:password::"},
+            ],
+            "stopTimeout": props.stop_timeout_seconds,
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": logs.name,
+                    "awslogs-region": props.region,
+                    "awslogs-stream-prefix": "api",
+                },
+            },
+        }
+        task = EcsTaskDefinition(
+            self,
+            "task",
+            family=naming.name("api"),
+            cpu=str(props.cpu),
+            memory=str(props.memory_mib),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            # Fargate Spot runs x86_64 only.
+            runtime_platform=EcsTaskDefinitionRuntimePlatform(
+                operating_system_family="LINUX", cpu_architecture="X86_64"
+            ),
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=json.dumps([container]),
+        )
+
+        # Tasks need HTTPS out (ECR, Secrets Manager, CloudWatch Logs via NAT/endpoint)
+        # and PostgreSQL to the database; nothing else.
+        VpcSecurityGroupEgressRule(
+            self,
+            "https-out",
+            security_group_id=props.security_group_id,
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="HTTPS to AWS APIs and the image registry",
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            "db-out",
+            security_group_id=props.security_group_id,
+            referenced_security_group_id=database.security_group_id,
+            ip_protocol="tcp",
+            from_port=database.port,
+            to_port=database.port,
+            description="PostgreSQL to the database",
+        )
+
+        strategy = [EcsServiceCapacityProviderStrategy(capacity_provider=SPOT, weight=1)]
+        if props.on_demand_base > 0:
+            strategy.insert(
+                0, EcsServiceCapacityProviderStrategy(capacity_provider=ON_DEMAND, base=props.on_demand_base, weight=0)
+            )
+        service = EcsService(
+            self,
+            "service",
+            name=naming.name("svc"),
+            cluster=cluster.arn,
+            task_definition=task.arn,
+            desired_count=scaling.min_tasks,
+            capacity_provider_strategy=strategy,
+            platform_version="LATEST",
+            network_configuration=EcsServiceNetworkConfiguration(
+                subnets=list(props.subnet_ids), security_groups=[props.security_group_id], assign_public_ip=False
+            ),
+            load_balancer=[
+                EcsServiceLoadBalancer(
+                    target_group_arn=props.target_group_arn, container_name="api", container_port=props.container_port
+                )
+            ],
+            health_check_grace_period_seconds=props.health_check_grace_seconds,
+            deployment_controller=EcsServiceDeploymentController(type="ECS"),
+            deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
+            depends_on=[props.load_balancer_ready],
+        )
+
+        target = AppautoscalingTarget(
+            self,
+            "scaling-target",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=f"service/{cluster.name}/{service.name}",
+            min_capacity=scaling.min_tasks,
+            max_capacity=scaling.max_tasks,
+        )
+        AppautoscalingPolicy(
+            self,
+            "cpu-tracking",
+            name=naming.name("cpu-tracking"),
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=scaling.cpu_target_percent,
+                predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                    predefined_metric_type="ECSServiceAverageCPUUtilization"
+                ),
+                scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+                scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+            ),
+        )
+
+        self.cluster_name: str = cluster.name
+        self.service_name: str = service.name

@@ -1,0 +1,162 @@
+"""Internet-facing ALB reachable only from CloudFront, forwarding to IP targets on the API port (R-06, R-11)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_aws.data_aws_ec2_managed_prefix_list import DataAwsEc2ManagedPrefixList
+from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
+from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
+from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+from shared.naming import Naming
+
+CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthCheck:
+    """Target group health check (R-06)."""
+
+    path: str = "/health"
+    """Path probed with GET. Default: /health."""
+    interval_seconds: int = 30
+    """Seconds between probes. Default: 30 s."""
+    unhealthy_threshold: int = 2
+    """Consecutive failures before a target is unhealthy. Default: 2."""
+    healthy_threshold: int = 2
+    """Consecutive successes before a target is healthy. Default: 2."""
+    timeout_seconds: int = 5
+    """Seconds a probe may take. Default: 5 s."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerProps:
+    """Inputs of a ``LoadBalancer``."""
+
+    naming: Naming
+    """Naming helper for the ALB, target group and security group."""
+    vpc_id: str
+    """VPC of the ALB and target group."""
+    subnet_ids: Sequence[str]
+    """Public subnets, one per AZ."""
+    target_port: int
+    """Port the tasks listen on, e.g. 3000."""
+    target_security_group_id: str
+    """Security group of the targets; it is opened on target_port to the ALB only."""
+    access_logs_bucket: str
+    """Bucket receiving ALB access logs (R-12)."""
+    access_logs_prefix: str = "alb"
+    """Key prefix of the access logs. Default: alb."""
+    access_logs_ready: Sequence[ITerraformDependable] = ()
+    """Resources the ALB waits for, i.e. the bucket policy that lets ELB write. Default: none."""
+    health_check: HealthCheck = field(default_factory=HealthCheck)
+    """Health check of the target group. Default: GET /health every 30 s, 2 failures."""
+    deregistration_delay_seconds: int = 30
+    """Connection draining; under 120 s because Fargate Spot gives a 2-minute notice. Default: 30 s."""
+    listener_port: int = 80
+    """HTTP listener port; CloudFront terminates TLS for viewers. Default: 80."""
+
+
+class LoadBalancer(Construct):
+    """ALB, its security group, target group and HTTP listener."""
+
+    def __init__(self, scope: Construct, id: str, *, props: LoadBalancerProps) -> None:
+        super().__init__(scope, id)
+        if props.deregistration_delay_seconds >= 120:
+            raise ValueError("deregistration_delay_seconds must be under 120: Fargate Spot gives a 2-minute notice (R-06)")
+        naming = props.naming
+        cloudfront = DataAwsEc2ManagedPrefixList(self, "cloudfront", name=CLOUDFRONT_ORIGIN_FACING)
+        security_group = SecurityGroup(
+            self,
+            "sg",
+            name=naming.name("alb-sg"),
+            description="ALB: HTTP from CloudFront origin-facing addresses only",
+            vpc_id=props.vpc_id,
+            tags={"Name": naming.name("alb-sg")},
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "from-cloudfront",
+            security_group_id=security_group.id,
+            prefix_list_id=cloudfront.id,
+            ip_protocol="tcp",
+            from_port=props.listener_port,
+            to_port=props.listener_port,
+            description="HTTP from CloudFront only",
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            "to-targets",
+            security_group_id=security_group.id,
+            referenced_security_group_id=props.target_security_group_id,
+            ip_protocol="tcp",
+            from_port=props.target_port,
+            to_port=props.target_port,
+            description="To the API tasks",
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "targets-from-alb",
+            security_group_id=props.target_security_group_id,
+            referenced_security_group_id=security_group.id,
+            ip_protocol="tcp",
+            from_port=props.target_port,
+            to_port=props.target_port,
+            description="API port from the ALB only",
+        )
+        alb = Lb(
+            self,
+            "alb",
+            name=naming.name("alb"),
+            internal=False,
+            load_balancer_type="application",
+            security_groups=[security_group.id],
+            subnets=list(props.subnet_ids),
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=False,
+            access_logs=LbAccessLogs(bucket=props.access_logs_bucket, prefix=props.access_logs_prefix, enabled=True),
+            depends_on=list(props.access_logs_ready),
+        )
+        check = props.health_check
+        target_group = LbTargetGroup(
+            self,
+            "targets",
+            name=naming.name("tg"),
+            port=props.target_port,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=props.vpc_id,
+            deregistration_delay=str(props.deregistration_delay_seconds),
+            health_check=LbTargetGroupHealthCheck(
+                enabled=True,
+                path=check.path,
+                protocol="HTTP",
+                port="traffic-port",
+                interval=check.interval_seconds,
+                unhealthy_threshold=check.unhealthy_threshold,
+                healthy_threshold=check.healthy_threshold,
+                timeout=check.timeout_seconds,
+                matcher="200",
+            ),
+        )
+        listener = LbListener(
+            self,
+            "http",
+            load_balancer_arn=alb.arn,
+            port=props.listener_port,
+            protocol="HTTP",
+            default_action=[LbListenerDefaultAction(type="forward", target_group_arn=target_group.arn)],
+        )
+        self.dns_name: str = alb.dns_name
+        self.arn_suffix: str = alb.arn_suffix
+        self.target_group_arn: str = target_group.arn
+        self.target_group_arn_suffix: str = target_group.arn_suffix
+        # A service may only register with a target group that a listener already uses.
+        self.listener: ITerraformDependable = listener

@@ -1,0 +1,64 @@
+"""What every layer stack has in common: its provider with default tags, and its own state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cdktf import LocalBackend, S3Backend, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from shared.config import StateConfig
+from shared.naming import Naming
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerContext:
+    """Deployment-wide inputs every layer stack receives from ``main.py``."""
+
+    naming: Naming
+    """Naming helper with the project and environment suffix."""
+    region: str
+    """AWS region the layer deploys to, e.g. eu-north-1."""
+    tags: Mapping[str, str]
+    """Tags on every resource via provider default_tags (R-14)."""
+    state: StateConfig
+    """Where this layer's Terraform state lives (R-18)."""
+
+
+class LayerStack(TerraformStack):
+    """A TerraformStack with its own state file and tagged AWS provider.
+
+    State key and local path are ``<suffix>/<layer>.tfstate`` so that one layer is
+    planned, applied and destroyed without touching the others.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, layer: str, context: LayerContext) -> None:
+        super().__init__(scope, id)
+        self.layer = layer
+        self.naming = context.naming
+        self.region = context.region
+        AwsProvider(
+            self,
+            "aws",
+            region=context.region,
+            default_tags=[AwsProviderDefaultTags(tags={**context.tags, "Layer": layer})],
+        )
+        key = f"{context.naming.suffix}/{layer}.tfstate"
+        state = context.state
+        if state.bucket is not None:
+            # cdktf 0.21's S3Backend has dynamodb_table but no use_lockfile; the lock
+            # table is mandatory in shared.config, so locking is always real (R-18, F-1).
+            S3Backend(
+                self,
+                bucket=state.bucket,
+                key=key,
+                region=state.bucket_region,
+                encrypt=True,
+                dynamodb_table=state.lock_table,
+            )
+        else:
+            # Terraform runs in cdktf.out/stacks/<stack>/, three levels below the
+            # project root; a relative path keeps state and snapshots portable.
+            LocalBackend(self, path=f"../../../{state.local_dir}/{key}")

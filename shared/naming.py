@@ -1,0 +1,23 @@
+"""The one naming helper: every resource is named ``<project>-<kind>-<suffix>`` (R-15)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Naming:
+    """Builds resource names that carry the environment suffix."""
+
+    project: str
+    """Project prefix of every name, e.g. catalog-api."""
+    suffix: str
+    """Environment suffix of every name, e.g. dev."""
+
+    def name(self, kind: str) -> str:
+        """``catalog-api-alb-dev`` for kind ``alb``."""
+        return f"{self.project}-{kind}-{self.suffix}"
+
+    def path(self, kind: str) -> str:
+        """``/catalog-api/dev/<kind>`` for CloudWatch log group names."""
+        return f"/{self.project}/{self.suffix}/{kind}"

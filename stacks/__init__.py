@@ -1,0 +1,1 @@
+"""The four layer stacks, each with its own Terraform state."""

@@ -1,0 +1,61 @@
+"""DataStack: Aurora PostgreSQL, its subnet group, security group and RDS-managed secret."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf import TerraformOutput
+from constructs import Construct
+
+from shared.components.aurora import AuroraPostgres, AuroraPostgresProps
+from shared.layer import LayerContext, LayerStack
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataStackProps:
+    """Inputs of the data layer."""
+
+    context: LayerContext
+    """Naming, region, tags and state of the deployment."""
+    vpc_id: str
+    """VPC id from the network layer."""
+    private_subnet_ids: Sequence[str]
+    """Private subnets from the network layer, one per AZ."""
+    availability_zones: Sequence[str]
+    """AZs of those subnets, in the same order."""
+    app_security_group_id: str
+    """API tasks' security group, the only one admitted to PostgreSQL."""
+    engine_version: str = "16.4"
+    """aurora-postgresql version; must be in the region's allowlist. Default: 16.4."""
+    instance_class: str = "db.t3.medium"
+    """DB instance class. Default: db.t3.medium."""
+    instance_count: int = 2
+    """Instances in the cluster, spread over the AZs. Default: 2."""
+
+
+class DataStack(LayerStack):
+    """Producer of the database endpoint, port, name, secret ARN and security group."""
+
+    def __init__(self, scope: Construct, id: str, *, props: DataStackProps) -> None:
+        super().__init__(scope, id, layer="data", context=props.context)
+        database = AuroraPostgres(
+            self,
+            "aurora",
+            props=AuroraPostgresProps(
+                naming=self.naming,
+                vpc_id=props.vpc_id,
+                subnet_ids=props.private_subnet_ids,
+                availability_zones=props.availability_zones,
+                client_security_group_id=props.app_security_group_id,
+                engine_version=props.engine_version,
+                instance_class=props.instance_class,
+                instance_count=props.instance_count,
+            ),
+        )
+        TerraformOutput(self, "db_endpoint", value=database.endpoint, description="Aurora writer endpoint")
+        self.db_host: str = database.endpoint
+        self.db_port: int = database.port
+        self.db_name: str = database.database_name
+        self.db_secret_arn: str = database.secret_arn
+        self.db_security_group_id: str = database.security_group_id

@@ -1,0 +1,63 @@
+"""EdgeStack: CloudFront distribution and its access log bucket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from constructs import Construct
+
+from shared.components.distribution import ApiDistribution, ApiDistributionProps
+from shared.components.log_bucket import LogBucket, LogBucketProps
+from shared.layer import LayerContext, LayerStack
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeStackProps:
+    """Inputs of the edge layer."""
+
+    context: LayerContext
+    """Naming, region, tags and state of the deployment."""
+    alb_dns_name: str
+    """DNS name of the ALB from the app layer (the origin)."""
+    price_class: str = "PriceClass_100"
+    """CloudFront price class. Default: PriceClass_100 (North America, Europe)."""
+    log_expiration_days: int = 30
+    """Days CloudFront logs are kept (R-13). Default: 30 days."""
+
+
+class EdgeStack(LayerStack):
+    """Producer of the public URL."""
+
+    def __init__(self, scope: Construct, id: str, *, props: EdgeStackProps) -> None:
+        super().__init__(scope, id, layer="edge", context=props.context)
+        account = DataAwsCallerIdentity(self, "account")
+        # CloudFront standard logging writes through a bucket ACL grant, so ACLs
+        # must be enabled (BucketOwnerPreferred); public access stays blocked.
+        logs = LogBucket(
+            self,
+            "cdn-logs",
+            props=LogBucketProps(
+                bucket_name=f"{self.naming.name('cdn-logs')}-{account.account_id}",
+                expiration_days=props.log_expiration_days,
+                object_ownership="BucketOwnerPreferred",
+            ),
+        )
+        distribution = ApiDistribution(
+            self,
+            "cdn",
+            props=ApiDistributionProps(
+                naming=self.naming,
+                origin_domain_name=props.alb_dns_name,
+                log_bucket_domain_name=logs.bucket_domain_name,
+                log_bucket_ready=logs.ready,
+                price_class=props.price_class,
+            ),
+        )
+        TerraformOutput(self, "cloudfront_url", value=distribution.url, description="Public URL of the API")
+        TerraformOutput(
+            self, "cloudfront_distribution_id", value=distribution.distribution_id, description="Distribution id"
+        )
+        self.url: str = distribution.url
+        self.distribution_id: str = distribution.distribution_id

@@ -1,0 +1,26 @@
+"""One synthesis of the whole app per test session, shared by every test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.synth import Synthesis, synthesize
+
+S3_STATE = {
+    "STATE_BUCKET": "acme-catalog-tfstate",
+    "STATE_BUCKET_REGION": "eu-west-1",
+    "STATE_LOCK_TABLE": "acme-catalog-tflock",
+    "ENVIRONMENT_SUFFIX": "prod",
+}
+
+
+@pytest.fixture(scope="session")
+def synth() -> Synthesis:
+    """The app as ``make synth`` builds it with no variables set (all defaults)."""
+    return synthesize({})
+
+
+@pytest.fixture(scope="session")
+def s3_synth() -> Synthesis:
+    """The app with remote state in S3 and the prod suffix."""
+    return synthesize(S3_STATE)

@@ -1,0 +1,76 @@
+"""Synthesize the whole app the way ``main.py`` does and read back the Terraform JSON.
+
+The whole app is synthesized before any stack is read: reading a consumer stack
+on its own would show unresolved cross-stack tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import main
+from shared import provider_loader
+from shared.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = ("network", "data", "app", "edge")
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """The synthesized app: each stack's Terraform JSON (parsed and as written) and the manifest."""
+
+    stacks: Mapping[str, Json]
+    texts: Mapping[str, str]
+    manifest: Json
+
+    def resources(self, stack: str, type_: str) -> dict[str, Json]:
+        """All resources of ``type_`` in ``stack``, by logical name."""
+        return dict(self.stacks[stack].get("resource", {}).get(type_, {}))
+
+    def one(self, stack: str, type_: str) -> Json:
+        """The single resource of ``type_`` in ``stack``; fails if there are none or several."""
+        found = self.resources(stack, type_)
+        assert len(found) == 1, f"{stack}: expected one {type_}, found {sorted(found)}"
+        return next(iter(found.values()))
+
+    def ref(self, stack: str, type_: str, attribute: str) -> str:
+        """The Terraform reference to ``attribute`` of the single ``type_`` resource in ``stack``."""
+        found = self.resources(stack, type_)
+        assert len(found) == 1, f"{stack}: expected one {type_}, found {sorted(found)}"
+        return f"${{{type_}.{next(iter(found))}.{attribute}}}"
+
+    def data_sources(self, stack: str, type_: str) -> dict[str, Json]:
+        return dict(self.stacks[stack].get("data", {}).get(type_, {}))
+
+    def all_resources(self) -> Iterator[tuple[str, str, str, Json]]:
+        """(stack, type, name, body) of every resource in the app."""
+        for stack, doc in self.stacks.items():
+            for type_, items in doc.get("resource", {}).items():
+                for name, body in items.items():
+                    yield stack, type_, name, body
+
+
+def synthesize(environ: Mapping[str, str]) -> Synthesis:
+    """Build and synthesize the app for ``environ`` with ``cdktf.Testing.app()``."""
+    config = load_config(environ)
+    provider_loader.enable()
+    from cdktf import Testing
+
+    app = Testing.app()
+    main.build(app, config)
+    app.synth()
+    outdir = Path(app.outdir)
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    texts = {name: (outdir / manifest["stacks"][name]["synthesizedStackPath"]).read_text() for name in STACKS}
+    return Synthesis(stacks={n: json.loads(t) for n, t in texts.items()}, texts=texts, manifest=manifest)
+
+
+def canonical(document: Json) -> str:
+    """Pretty-printed, key-sorted JSON: the snapshot format."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,174 @@
+"""AppStack requirements: Fargate service on Spot behind an ALB."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.synth import Synthesis
+
+
+def _container(synth: Synthesis) -> dict[str, Any]:
+    task = synth.one("app", "aws_ecs_task_definition")
+    containers = json.loads(task["container_definitions"])
+    assert len(containers) == 1
+    container: dict[str, Any] = containers[0]
+    return container
+
+
+def test_r03_task_is_exactly_1_vcpu_2_gb_awsvpc(synth: Synthesis) -> None:
+    task = synth.one("app", "aws_ecs_task_definition")
+    assert (task["cpu"], task["memory"]) == ("1024", "2048")
+    assert task["network_mode"] == "awsvpc"
+    assert task["requires_compatibilities"] == ["FARGATE"]
+    assert task["runtime_platform"]["cpu_architecture"] == "X86_64", "Fargate Spot is x86_64 only"
+
+
+def test_r03_container_port_3000(synth: Synthesis) -> None:
+    container = _container(synth)
+    assert container["portMappings"] == [{"containerPort": 3000, "protocol": "tcp"}]
+    service = synth.one("app", "aws_ecs_service")
+    assert service["load_balancer"][0]["container_port"] == 3000
+    assert service["load_balancer"][0]["container_name"] == container["name"]
+
+
+def test_r03_private_subnets_without_public_ip(synth: Synthesis) -> None:
+    network = synth.one("app", "aws_ecs_service")["network_configuration"]
+    assert network["assign_public_ip"] is False
+    assert len(network["subnets"]) == 2
+    assert all("aws_subnetnetwork_private-" in s for s in network["subnets"])
+
+
+def test_r03_circuit_breaker_rollback_and_grace_period(synth: Synthesis) -> None:
+    service = synth.one("app", "aws_ecs_service")
+    assert service["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+    assert service["deployment_controller"] == {"type": "ECS"}
+    assert service["health_check_grace_period_seconds"] >= 60
+
+
+def test_r04_fargate_spot_strategy_without_launch_type(synth: Synthesis) -> None:
+    service = synth.one("app", "aws_ecs_service")
+    assert "launch_type" not in service, "launch_type with a strategy fails at apply (F-4)"
+    providers = [s["capacity_provider"] for s in service["capacity_provider_strategy"]]
+    assert "FARGATE_SPOT" in providers
+    association = synth.one("app", "aws_ecs_cluster_capacity_providers")
+    assert set(association["capacity_providers"]) == {"FARGATE", "FARGATE_SPOT"}
+    assert set(providers) <= set(association["capacity_providers"])
+
+
+def test_r05_db_connection_in_environment_password_as_secret(synth: Synthesis) -> None:
+    container = _container(synth)
+    environment = {e["name"]: e["value"] for e in container["environment"]}
+    assert environment["DB_HOST"].startswith("${data.terraform_remote_state.cross-stack-reference-input-data")
+    assert environment["DB_PORT"] == "5432"
+    assert environment["DB_NAME"] == "catalog"
+    assert not any("PASSWORD" in name for name in environment)
+    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert secrets["DB_PASSWORD"].endswith(":password::")
+    assert "master_user_secret0secret_arn" in secrets["DB_PASSWORD"]
+
+
+def test_r06_alb_target_group_health_check(synth: Synthesis) -> None:
+    group = synth.one("app", "aws_lb_target_group")
+    assert (group["port"], group["protocol"], group["target_type"]) == (3000, "HTTP", "ip")
+    check = group["health_check"]
+    assert check["path"] == "/health"
+    assert check["interval"] == 30
+    assert check["unhealthy_threshold"] == 2
+    assert int(group["deregistration_delay"]) < 120
+
+
+def test_r06_http_listener_forwards_to_target_group(synth: Synthesis) -> None:
+    listener = synth.one("app", "aws_lb_listener")
+    assert (listener["port"], listener["protocol"]) == (80, "HTTP")
+    action = listener["default_action"][0]
+    assert action["type"] == "forward"
+    assert action["target_group_arn"] == synth.ref("app", "aws_lb_target_group", "arn")
+    service = synth.one("app", "aws_ecs_service")
+    listener_ref = synth.ref("app", "aws_lb_listener", "arn").removeprefix("${").removesuffix(".arn}")
+    assert listener_ref in service["depends_on"], "service waits for the listener"
+
+
+def test_r07_autoscaling_2_to_10_on_cpu_70(synth: Synthesis) -> None:
+    target = synth.one("app", "aws_appautoscaling_target")
+    assert (target["min_capacity"], target["max_capacity"]) == (2, 10)
+    assert target["scalable_dimension"] == "ecs:service:DesiredCount"
+    policy = synth.one("app", "aws_appautoscaling_policy")
+    config = policy["target_tracking_scaling_policy_configuration"]
+    assert config["predefined_metric_specification"]["predefined_metric_type"] == "ECSServiceAverageCPUUtilization"
+    assert config["target_value"] == 70
+
+
+def test_r07_terraform_does_not_fight_autoscaling(synth: Synthesis) -> None:
+    service = synth.one("app", "aws_ecs_service")
+    assert "desired_count" in service["lifecycle"]["ignore_changes"]
+
+
+def test_r11_alb_ingress_from_cloudfront_prefix_list_only(synth: Synthesis) -> None:
+    prefix_list = synth.data_sources("app", "aws_ec2_managed_prefix_list")
+    assert [p["name"] for p in prefix_list.values()] == ["com.amazonaws.global.cloudfront.origin-facing"]
+    alb_sg = "${aws_security_group.alb_sg_"
+    ingress = [r for r in synth.resources("app", "aws_vpc_security_group_ingress_rule").values()
+               if r["security_group_id"].startswith(alb_sg)]
+    assert len(ingress) == 1
+    assert ingress[0]["prefix_list_id"].startswith("${data.aws_ec2_managed_prefix_list.")
+    assert "cidr_ipv4" not in ingress[0]
+
+
+def test_r11_tasks_reachable_on_3000_from_alb_only(synth: Synthesis) -> None:
+    task_ingress = [r for r in synth.resources("app", "aws_vpc_security_group_ingress_rule").values()
+                    if "app-sg" in r["security_group_id"]]
+    assert len(task_ingress) == 1
+    rule = task_ingress[0]
+    assert (rule["from_port"], rule["to_port"]) == (3000, 3000)
+    assert rule["referenced_security_group_id"].startswith("${aws_security_group.alb_sg_")
+
+
+def test_r11_execution_role_reads_only_the_db_secret(synth: Synthesis) -> None:
+    policies = synth.resources("app", "aws_iam_role_policy")
+    statements = [s for p in policies.values() for s in json.loads(p["policy"])["Statement"]]
+    secret_reads = [s for s in statements if "secretsmanager" in json.dumps(s["Action"])]
+    assert len(secret_reads) == 1
+    assert secret_reads[0]["Action"] == "secretsmanager:GetSecretValue"
+    assert "master_user_secret0secret_arn" in secret_reads[0]["Resource"]
+    assert not any(s["Resource"] == "*" and s["Action"] != "ecr:GetAuthorizationToken" for s in statements)
+    attachments = synth.resources("app", "aws_iam_role_policy_attachment")
+    assert attachments == {}, "no broad managed policies"
+
+
+def test_r11_separate_task_and_execution_roles(synth: Synthesis) -> None:
+    task = synth.one("app", "aws_ecs_task_definition")
+    assert task["task_role_arn"] != task["execution_role_arn"]
+    roles = synth.resources("app", "aws_iam_role")
+    assert len(roles) == 2
+    for role in roles.values():
+        trust = json.loads(role["assume_role_policy"])["Statement"][0]
+        assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+
+
+def test_r12_container_logs_and_container_insights(synth: Synthesis) -> None:
+    logging = _container(synth)["logConfiguration"]
+    assert logging["logDriver"] == "awslogs"
+    assert logging["options"]["awslogs-group"] == synth.ref("app", "aws_cloudwatch_log_group", "name")
+    cluster = synth.one("app", "aws_ecs_cluster")
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["setting"]
+
+
+def test_r12_alb_access_logs_to_app_owned_bucket(synth: Synthesis) -> None:
+    alb = synth.one("app", "aws_lb")
+    logs = alb["access_logs"]
+    assert logs["enabled"] is True
+    assert logs["bucket"].startswith("${aws_s3_bucket.alb-logs_bucket_")
+    policy = json.loads(synth.one("app", "aws_s3_bucket_policy")["policy"])
+    writers = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert writers[0]["Principal"] == {"AWS": "${data.aws_elb_service_account.elb-account.arn}"}
+    assert writers[0]["Resource"].endswith("/alb/*")
+    assert any("aws_s3_bucket_policy" in d for d in alb["depends_on"]), "ALB waits for the bucket policy"
+
+
+def test_default_image_answers_health_on_3000(synth: Synthesis) -> None:
+    container = _container(synth)
+    assert container["image"] != "nginx" and not container["image"].startswith("nginx:")
+    environment = {e["name"]: e["value"] for e in container["environment"]}
+    assert "traefik/whoami" in container["image"]
+    assert environment["WHOAMI_PORT_NUMBER"] == "3000"

@@ -1,0 +1,75 @@
+"""DataStack requirements: Aurora PostgreSQL and its secret."""
+
+from __future__ import annotations
+
+from shared.config import aurora_versions
+from tests.synth import Synthesis
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_r08_engine_version_offered_in_region(synth: Synthesis) -> None:
+    cluster = synth.one("data", "aws_rds_cluster")
+    assert cluster["engine"] == "aurora-postgresql"
+    assert cluster["engine_version"] in aurora_versions()["eu-north-1"]
+    assert _version(cluster["engine_version"]) >= (16, 4), "15.x is not offered in eu-north-1 (F-2)"
+
+
+def test_r08_two_instances_in_different_azs(synth: Synthesis) -> None:
+    instances = list(synth.resources("data", "aws_rds_cluster_instance").values())
+    assert len(instances) >= 2
+    zones = [i["availability_zone"] for i in instances]
+    assert len(set(zones)) == len(zones), "each instance in its own AZ"
+    for instance in instances:
+        assert instance["availability_zone"].startswith("${data.terraform_remote_state.cross-stack-reference-input-network")
+        assert instance["publicly_accessible"] is False
+
+
+def test_r08_instance_class_t3_medium_or_larger(synth: Synthesis) -> None:
+    too_small = {"db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"}
+    for instance in synth.resources("data", "aws_rds_cluster_instance").values():
+        assert instance["instance_class"].startswith("db.")
+        assert instance["instance_class"] not in too_small
+
+
+def test_r08_backups_encryption_logs_private(synth: Synthesis) -> None:
+    cluster = synth.one("data", "aws_rds_cluster")
+    assert cluster["backup_retention_period"] >= 7
+    assert cluster["storage_encrypted"] is True
+    assert cluster["enabled_cloudwatch_logs_exports"] == ["postgresql"]
+    subnet_group = synth.one("data", "aws_db_subnet_group")
+    assert len(subnet_group["subnet_ids"]) == 2
+    for subnet in subnet_group["subnet_ids"]:
+        assert "cross-stack-output-aws_subnetnetwork_private-" in subnet, "DB subnets are the private ones"
+    assert cluster["db_subnet_group_name"] == synth.ref("data", "aws_db_subnet_group", "name")
+    group = synth.one("data", "aws_cloudwatch_log_group")
+    assert group["name"] == "/aws/rds/cluster/catalog-api-aurora-dev/postgresql"
+    assert group["retention_in_days"] == 30
+
+
+def test_r09_password_managed_by_rds_never_literal(synth: Synthesis) -> None:
+    cluster = synth.one("data", "aws_rds_cluster")
+    assert cluster["manage_master_user_password"] is True
+    assert "master_password" not in cluster
+    assert "master_password_wo" not in cluster
+    assert "aws_secretsmanager_secret_version" not in synth.stacks["data"].get("resource", {})
+
+
+def test_r09_every_owned_secret_sets_recovery_window(synth: Synthesis) -> None:
+    secrets = [body for _, type_, _, body in synth.all_resources() if type_ == "aws_secretsmanager_secret"]
+    assert all("recovery_window_in_days" in s for s in secrets)
+
+
+def test_r11_postgres_reachable_from_app_security_group_only(synth: Synthesis) -> None:
+    rules = list(synth.resources("data", "aws_vpc_security_group_ingress_rule").values())
+    assert len(rules) == 1
+    rule = rules[0]
+    assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (5432, 5432, "tcp")
+    assert rule["referenced_security_group_id"].startswith(
+        "${data.terraform_remote_state.cross-stack-reference-input-network.outputs.cross-stack-output-aws_security_groupnetwork_app-sg"
+    )
+    assert "cidr_ipv4" not in rule
+    group = synth.one("data", "aws_security_group")
+    assert "ingress" not in group and "egress" not in group

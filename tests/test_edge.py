@@ -1,0 +1,88 @@
+"""EdgeStack requirements: CloudFront and its log bucket; log bucket rules for every bucket."""
+
+from __future__ import annotations
+
+import json
+
+from shared.components.distribution import ALL_VIEWER_EXCEPT_HOST_HEADER, CACHING_DISABLED
+from tests.synth import Synthesis
+
+
+def test_r10_managed_cache_policy_without_forwarded_values(synth: Synthesis) -> None:
+    behavior = synth.one("edge", "aws_cloudfront_distribution")["default_cache_behavior"]
+    assert behavior["cache_policy_id"] == CACHING_DISABLED == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert "forwarded_values" not in behavior, "cache_policy_id with forwarded_values fails (F-3)"
+
+
+def test_r10_origin_request_policy_forwards_query_and_headers(synth: Synthesis) -> None:
+    behavior = synth.one("edge", "aws_cloudfront_distribution")["default_cache_behavior"]
+    assert behavior["origin_request_policy_id"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+    assert ALL_VIEWER_EXCEPT_HOST_HEADER == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def test_r10_https_redirect_and_all_methods(synth: Synthesis) -> None:
+    behavior = synth.one("edge", "aws_cloudfront_distribution")["default_cache_behavior"]
+    assert behavior["viewer_protocol_policy"] == "redirect-to-https"
+    assert sorted(behavior["allowed_methods"]) == ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+
+
+def test_r10_origin_is_the_alb_from_app_stack(synth: Synthesis) -> None:
+    origin = synth.one("edge", "aws_cloudfront_distribution")["origin"][0]
+    assert origin["domain_name"].startswith("${data.terraform_remote_state.cross-stack-reference-input-app")
+    assert "cross-stack-output-aws_lbalb_" in origin["domain_name"] and origin["domain_name"].endswith("dns_name}")
+    assert origin["custom_origin_config"]["origin_protocol_policy"] == "http-only"
+
+
+def test_r12_cloudfront_access_logs_to_acl_enabled_bucket(synth: Synthesis) -> None:
+    distribution = synth.one("edge", "aws_cloudfront_distribution")
+    logging = distribution["logging_config"]
+    assert logging["bucket"].startswith("${aws_s3_bucket.cdn-logs_bucket_") and "bucket_domain_name" in logging["bucket"]
+    ownership = synth.one("edge", "aws_s3_bucket_ownership_controls")
+    assert ownership["rule"]["object_ownership"] == "BucketOwnerPreferred", "standard logs need ACLs"
+    assert any("aws_s3_bucket_ownership_controls" in d for d in distribution["depends_on"])
+
+
+def _buckets(synth: Synthesis) -> list[tuple[str, str]]:
+    return [(stack, name) for stack, type_, name, _ in synth.all_resources() if type_ == "aws_s3_bucket"]
+
+
+def _for_bucket(synth: Synthesis, stack: str, type_: str, bucket: str) -> dict[str, object]:
+    ref = f"${{aws_s3_bucket.{bucket}.id}}"
+    found = [b for b in synth.resources(stack, type_).values() if b["bucket"] == ref]
+    assert len(found) == 1, f"{stack}/{bucket}: expected one {type_}"
+    return found[0]
+
+
+def test_r13_every_log_bucket_expires_after_30_days_with_scoped_rules(synth: Synthesis) -> None:
+    buckets = _buckets(synth)
+    assert len(buckets) == 2, "one ALB log bucket (app) and one CloudFront log bucket (edge)"
+    for stack, bucket in buckets:
+        lifecycle = _for_bucket(synth, stack, "aws_s3_bucket_lifecycle_configuration", bucket)
+        rules = lifecycle["rule"]
+        assert isinstance(rules, list) and rules
+        for rule in rules:
+            assert rule["status"] == "Enabled"
+            assert rule.get("filter") or "prefix" in rule, "unscoped lifecycle rule (F-5)"
+            assert rule["expiration"][0]["days"] == 30
+
+
+def test_r13_every_bucket_blocks_public_access(synth: Synthesis) -> None:
+    for stack, bucket in _buckets(synth):
+        block = _for_bucket(synth, stack, "aws_s3_bucket_public_access_block", bucket)
+        for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+            assert block[flag] is True, f"{bucket}.{flag}"
+
+
+def test_r13_every_bucket_encrypted_with_sse_s3(synth: Synthesis) -> None:
+    for stack, bucket in _buckets(synth):
+        encryption = _for_bucket(synth, stack, "aws_s3_bucket_server_side_encryption_configuration", bucket)
+        rule = encryption["rule"][0]  # type: ignore[index]
+        assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
+
+
+def test_r13_every_bucket_force_destroy_and_tls_only(synth: Synthesis) -> None:
+    for stack, bucket in _buckets(synth):
+        assert synth.resources(stack, "aws_s3_bucket")[bucket]["force_destroy"] is True
+        policy = json.loads(str(_for_bucket(synth, stack, "aws_s3_bucket_policy", bucket)["policy"]))
+        deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+        assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
