@@ -55,9 +55,7 @@ def build(scope: Construct, config: Config) -> Layers:
         tags={**BASE_TAGS, "EnvironmentSuffix": config.environment_suffix},
         state=config.state,
     )
-    network = NetworkStack(
-        scope, "network", props=NetworkStackProps(context=context, nat_gateways=config.nat_gateways)
-    )
+    network = NetworkStack(scope, "network", props=NetworkStackProps(context=context, nat_gateways=config.nat_gateways))
     data = DataStack(
         scope,
         "data",

@@ -161,7 +161,9 @@ def load_config(environ: Mapping[str, str]) -> Config:
     lock_table = get("STATE_LOCK_TABLE")
     if bucket is None and (bucket_region is not None or lock_table is not None):
         given = "STATE_BUCKET_REGION" if bucket_region is not None else "STATE_LOCK_TABLE"
-        raise ConfigError(f"{given} is set but STATE_BUCKET is not; set STATE_BUCKET too, or unset {given} for local state")
+        raise ConfigError(
+            f"{given} is set but STATE_BUCKET is not; set STATE_BUCKET too, or unset {given} for local state"
+        )
     if bucket is not None and lock_table is None:
         raise ConfigError(
             "STATE_LOCK_TABLE is not set: a DynamoDB lock table is required with STATE_BUCKET so that two applies cannot corrupt the state"

@@ -70,7 +70,7 @@ def _install_lazy_package() -> None:
     sys.modules[PACKAGE] = module
     exec(compile(preamble, str(init), "exec"), module.__dict__)  # noqa: S102 - the package's own preamble
 
-    def __getattr__(name: str) -> types.ModuleType:  # PEP 562: `cdktf_cdktf_provider_aws.vpc` still works
+    def __getattr__(name: str) -> types.ModuleType:  # noqa: N807 - PEP 562: `cdktf_cdktf_provider_aws.vpc` still works
         if name.startswith("__"):
             raise AttributeError(name)
         try:

@@ -108,16 +108,22 @@ def test_r11_alb_ingress_from_cloudfront_prefix_list_only(synth: Synthesis) -> N
     prefix_list = synth.data_sources("app", "aws_ec2_managed_prefix_list")
     assert [p["name"] for p in prefix_list.values()] == ["com.amazonaws.global.cloudfront.origin-facing"]
     alb_sg = "${aws_security_group.alb_sg_"
-    ingress = [r for r in synth.resources("app", "aws_vpc_security_group_ingress_rule").values()
-               if r["security_group_id"].startswith(alb_sg)]
+    ingress = [
+        r
+        for r in synth.resources("app", "aws_vpc_security_group_ingress_rule").values()
+        if r["security_group_id"].startswith(alb_sg)
+    ]
     assert len(ingress) == 1
     assert ingress[0]["prefix_list_id"].startswith("${data.aws_ec2_managed_prefix_list.")
     assert "cidr_ipv4" not in ingress[0]
 
 
 def test_r11_tasks_reachable_on_3000_from_alb_only(synth: Synthesis) -> None:
-    task_ingress = [r for r in synth.resources("app", "aws_vpc_security_group_ingress_rule").values()
-                    if "app-sg" in r["security_group_id"]]
+    task_ingress = [
+        r
+        for r in synth.resources("app", "aws_vpc_security_group_ingress_rule").values()
+        if "app-sg" in r["security_group_id"]
+    ]
     assert len(task_ingress) == 1
     rule = task_ingress[0]
     assert (rule["from_port"], rule["to_port"]) == (3000, 3000)

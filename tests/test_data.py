@@ -23,7 +23,9 @@ def test_r08_two_instances_in_different_azs(synth: Synthesis) -> None:
     zones = [i["availability_zone"] for i in instances]
     assert len(set(zones)) == len(zones), "each instance in its own AZ"
     for instance in instances:
-        assert instance["availability_zone"].startswith("${data.terraform_remote_state.cross-stack-reference-input-network")
+        assert instance["availability_zone"].startswith(
+            "${data.terraform_remote_state.cross-stack-reference-input-network"
+        )
         assert instance["publicly_accessible"] is False
 
 

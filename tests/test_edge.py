@@ -36,7 +36,9 @@ def test_r10_origin_is_the_alb_from_app_stack(synth: Synthesis) -> None:
 def test_r12_cloudfront_access_logs_to_acl_enabled_bucket(synth: Synthesis) -> None:
     distribution = synth.one("edge", "aws_cloudfront_distribution")
     logging = distribution["logging_config"]
-    assert logging["bucket"].startswith("${aws_s3_bucket.cdn-logs_bucket_") and "bucket_domain_name" in logging["bucket"]
+    assert (
+        logging["bucket"].startswith("${aws_s3_bucket.cdn-logs_bucket_") and "bucket_domain_name" in logging["bucket"]
+    )
     ownership = synth.one("edge", "aws_s3_bucket_ownership_controls")
     assert ownership["rule"]["object_ownership"] == "BucketOwnerPreferred", "standard logs need ACLs"
     assert any("aws_s3_bucket_ownership_controls" in d for d in distribution["depends_on"])

@@ -65,7 +65,9 @@ def test_r17_outputs_url_alb_db_cluster(synth: Synthesis) -> None:
         value: str = synth.stacks[stack]["output"][name]["value"]
         return value
 
-    assert output("edge", "cloudfront_url") == "https://" + synth.ref("edge", "aws_cloudfront_distribution", "domain_name")
+    assert output("edge", "cloudfront_url") == "https://" + synth.ref(
+        "edge", "aws_cloudfront_distribution", "domain_name"
+    )
     assert output("app", "alb_dns_name").endswith(".dns_name}")
     assert output("app", "ecs_cluster_name").startswith("${aws_ecs_cluster.")
     assert output("data", "db_endpoint").endswith(".endpoint}")

@@ -65,9 +65,7 @@ class AuroraPostgres(Construct):
         naming = props.naming
         identifier = naming.name("aurora")
 
-        subnet_group = DbSubnetGroup(
-            self, "subnets", name=naming.name("db-subnets"), subnet_ids=list(props.subnet_ids)
-        )
+        subnet_group = DbSubnetGroup(self, "subnets", name=naming.name("db-subnets"), subnet_ids=list(props.subnet_ids))
         security_group = SecurityGroup(
             self,
             "sg",

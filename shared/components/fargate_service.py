@@ -169,7 +169,11 @@ class FargateService(Construct):
                     {
                         "Sid": "EcrPull",
                         "Effect": "Allow",
-                        "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                        "Action": [
+                            "ecr:BatchCheckLayerAvailability",
+                            "ecr:BatchGetImage",
+                            "ecr:GetDownloadUrlForLayer",
+                        ],
                         "Resource": f"arn:aws:ecr:{props.region}:{account.account_id}:repository/*",
                     },
                     {

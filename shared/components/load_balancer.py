@@ -70,7 +70,9 @@ class LoadBalancer(Construct):
     def __init__(self, scope: Construct, id: str, *, props: LoadBalancerProps) -> None:
         super().__init__(scope, id)
         if props.deregistration_delay_seconds >= 120:
-            raise ValueError("deregistration_delay_seconds must be under 120: Fargate Spot gives a 2-minute notice (R-06)")
+            raise ValueError(
+                "deregistration_delay_seconds must be under 120: Fargate Spot gives a 2-minute notice (R-06)"
+            )
         naming = props.naming
         cloudfront = DataAwsEc2ManagedPrefixList(self, "cloudfront", name=CLOUDFRONT_ORIGIN_FACING)
         security_group = SecurityGroup(

@@ -1,0 +1,75 @@
+# Product Catalog API platform. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+# Node 22 and the pinned cdktf CLI from node_modules come first, then the virtualenv.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
+LAYERS         := network data app edge
+REVERSE_LAYERS := edge app data network
+CDKTF          := cdktf
+DEPLOY_FLAGS   := --skip-synth --auto-approve --ignore-missing-stack-dependencies
+
+PY_STAMP  := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: help install synth test snapshots lint bench deploy destroy outputs preflight clean \
+        $(addprefix deploy-,$(LAYERS)) $(addprefix diff-,$(LAYERS)) $(addprefix destroy-,$(LAYERS))
+
+help: ## List the targets
+	@awk -F'## ' '/## / && !/^\t/ { split($$1, t, ":"); n = (t[1] ~ /addprefix/) ? t[2] : t[1]; \
+	  gsub(/%/, "<layer>", n); gsub(/ /, "", n); printf "  %-22s %s\n", n, $$2 }' $(MAKEFILE_LIST)
+
+install: $(PY_STAMP) $(NPM_STAMP) ## Create .venv and node_modules from the pinned dependency files
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: install ## Validate configuration, then write cdktf.out/ with the four stacks
+	$(PYTHON) main.py
+	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
+
+test: install ## Run the test suite (synthesizes the app once)
+	$(PYTHON) -m pytest
+
+snapshots: install ## Rewrite snapshots/ from the current code, then check them
+	$(PYTHON) -m pytest tests/test_snapshots.py --snapshot-update -q || true
+	$(PYTHON) -m pytest tests/test_snapshots.py -q
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+preflight: install
+	@$(PYTHON) scripts/preflight.py
+
+deploy: preflight synth ## Deploy all layers in order: network, data, app, edge
+	@for layer in $(LAYERS); do $(CDKTF) deploy $$layer $(DEPLOY_FLAGS); done
+
+$(addprefix deploy-,$(LAYERS)): deploy-%: preflight synth ## Deploy one layer (network|data|app|edge); its producers must be deployed
+	$(CDKTF) deploy $* $(DEPLOY_FLAGS)
+
+$(addprefix diff-,$(LAYERS)): diff-%: preflight synth ## Show the plan of one layer
+	$(CDKTF) diff $* --skip-synth
+
+destroy: preflight synth ## Destroy all layers in reverse order: edge, app, data, network
+	@for layer in $(REVERSE_LAYERS); do $(CDKTF) destroy $$layer $(DEPLOY_FLAGS); done
+
+$(addprefix destroy-,$(LAYERS)): destroy-%: preflight synth ## Destroy one layer; its consumers must be destroyed first
+	$(CDKTF) destroy $* $(DEPLOY_FLAGS)
+
+outputs: preflight synth ## Print the outputs (URL, ALB DNS, DB endpoint, cluster) of deployed layers
+	@for layer in data app edge; do echo "# $$layer"; terraform -chdir=cdktf.out/stacks/$$layer output; done
+
+clean: ## Remove cdktf.out/ and caches (not .state/)
+	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache
