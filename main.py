@@ -9,9 +9,12 @@ the four layer stacks, handing each consumer what it needs from its producers.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.config import PROJECT, Config, ConfigError, load_config
@@ -41,7 +44,11 @@ class Layers:
 
 def build(scope: Construct, config: Config) -> Layers:
     """Create the four stacks in ``scope`` (an App) from a validated ``config``."""
+    from cdktf import Aspects
+
     from shared.components.fargate_service import DatabaseConnection
+    from shared.config import aurora_versions
+    from shared.guardrails import Guardrails
     from shared.layer import LayerContext
     from shared.naming import Naming
     from stacks.app_stack import AppStack, AppStackProps
@@ -88,6 +95,11 @@ def build(scope: Construct, config: Config) -> Layers:
         ),
     )
     edge = EdgeStack(scope, "edge", props=EdgeStackProps(context=context, alb_dns_name=app.alb_dns_name))
+    # Every known apply-time failure (SPEC section 4) stops the synth instead. cdktf
+    # invokes aspects from each stack down, so the aspect goes on every stack.
+    guardrails = Guardrails(aurora_versions=aurora_versions())
+    for stack in (network, data, app, edge):
+        Aspects.of(stack).add(guardrails)
     return Layers(network=network, data=data, app=app, edge=edge)
 
 
@@ -104,10 +116,28 @@ def main(environ: Mapping[str, str]) -> int:
     provider_loader.enable(eager=environ.get(provider_loader.DISABLE_SWITCH) == "1")
     from cdktf import App
 
-    app = App(outdir=environ.get("CDKTF_OUTDIR", OUTDIR))
-    build(app, config)
-    app.synth()
+    # Synthesize next to the target and swap it in only when every stack passed its
+    # guardrails, so a refused synth leaves the previous cdktf.out/ as it was.
+    outdir = Path(environ.get("CDKTF_OUTDIR", OUTDIR)).resolve()
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    try:
+        app = App(outdir=str(staging))
+        build(app, config)
+        app.synth()
+    except Exception as error:  # noqa: BLE001 - report, clean up, exit non-zero
+        shutil.rmtree(staging, ignore_errors=True)
+        print(f"synth refused: {_first_lines(error)}", file=sys.stderr)
+        return 1
+    shutil.rmtree(outdir, ignore_errors=True)
+    staging.rename(outdir)
     return 0
+
+
+def _first_lines(error: Exception) -> str:
+    """The guardrail messages of a failed validation, without the JavaScript stack."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    kept = [line for line in lines if line and not line.startswith("at ")]
+    return "\n".join(kept) or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ def problem(environ: Mapping[str, str], home: Path) -> str | None:
         return None
     if (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file():
         return None
-    return "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or run `aws configure`)"
+    return (
+        "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or run `aws configure`)"
+    )
 
 
 def main() -> int:

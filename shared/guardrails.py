@@ -1,0 +1,281 @@
+"""Synth-time guardrails: every known apply-time failure (SPEC section 4) stops ``app.synth()``.
+
+Each rule is a pure function over a stack's Terraform JSON (``stack.to_terraform()``,
+overrides included), returning one message per violation that names the failure,
+the resource, what AWS or Terraform would say, and the fix. The ``Guardrails`` aspect
+attaches them to every stack as a construct validation, so cdktf's own synth refuses
+to write a stack that breaks one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jsii
+from cdktf import IAspect, TerraformStack
+from constructs import IConstruct, IValidation
+
+Json = Mapping[str, Any]
+Rule = Callable[[Json], list[str]]
+
+# Every S3/local backend argument Terraform 1.11 knows; anything else fails `terraform init` (F-1).
+# https://developer.hashicorp.com/terraform/language/backend/s3#configuration
+BACKEND_ARGUMENTS: Mapping[str, frozenset[str]] = {
+    "local": frozenset({"path", "workspace_dir"}),
+    "s3": frozenset(
+        {
+            "bucket", "key", "region", "encrypt", "dynamodb_table", "use_lockfile", "kms_key_id", "acl",
+            "access_key", "secret_key", "token", "profile", "shared_config_files", "shared_credentials_files",
+            "assume_role", "assume_role_with_web_identity", "workspace_key_prefix", "endpoints", "sse_customer_key",
+            "skip_credentials_validation", "skip_region_validation", "skip_requesting_account_id",
+            "skip_metadata_api_check", "skip_s3_checksum", "use_path_style", "max_retries", "retry_mode",
+            "allowed_account_ids", "forbidden_account_ids", "custom_ca_bundle", "ec2_metadata_service_endpoint",
+            "ec2_metadata_service_endpoint_mode", "http_proxy", "https_proxy", "no_proxy", "insecure",
+            "use_dualstack_endpoint", "use_fips_endpoint", "sts_region",
+        }
+    ),
+}  # fmt: skip
+
+# AWS managed CloudFront policy IDs (SPEC section 5; AWS CloudFront developer guide).
+MANAGED_CACHE_POLICIES = frozenset(
+    {
+        "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",  # CachingDisabled
+        "658327ea-f89d-4fab-a63d-7e88639e58f6",  # CachingOptimized
+        "b2884449-e4de-46a7-ac36-70bc7f1ddd6d",  # CachingOptimizedForUncompressedObjects
+        "08627262-05a9-4f76-9ded-b50ca2e3a84f",  # Elemental-MediaPackage
+        "83da9c7e-98b4-4e11-a168-04f0df8e2c65",  # UseOriginCacheControlHeaders
+    }
+)
+MANAGED_ORIGIN_REQUEST_POLICIES = frozenset(
+    {
+        "216adef6-5c7f-47e4-b989-5492eafa07d3",  # AllViewer
+        "b689b0a8-53d0-40ab-baf2-68738e2966ac",  # AllViewerExceptHostHeader
+        "33f36d7e-f396-46d9-90e0-52428a34d9dc",  # AllViewerAndCloudFrontHeaders-2022-06
+        "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf",  # CORS-S3Origin
+        "59781a5b-3903-41f3-afcb-af62929ccde1",  # CORS-CustomOrigin
+        "acba4595-bd28-49b8-b9fe-13317c0390fa",  # UserAgentRefererHeaders
+    }
+)
+
+_REFERENCE = re.compile(r"\$\{[^{}]*\}")
+# The only value the project interpolates into a name is the 12-digit account id.
+_INTERPOLATED = "000000000000"
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """AWS limit for one name attribute (F-8)."""
+
+    max_length: int
+    pattern: str
+    allowed: str
+    min_length: int = 1
+
+
+_ALB_NAME = NameRule(
+    32, r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", "letters, digits, hyphens; no hyphen at either end"
+)
+_DB_IDENTIFIER = NameRule(
+    63, r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*", "lowercase letters, digits, single hyphens; starts with a letter"
+)
+NAME_RULES: Mapping[tuple[str, str], NameRule] = {
+    ("aws_lb", "name"): _ALB_NAME,
+    ("aws_lb_target_group", "name"): _ALB_NAME,
+    ("aws_s3_bucket", "bucket"): NameRule(
+        63, r"[a-z0-9][a-z0-9.-]*[a-z0-9]", "lowercase letters, digits, dots, hyphens", min_length=3
+    ),
+    ("aws_rds_cluster", "cluster_identifier"): _DB_IDENTIFIER,
+    ("aws_rds_cluster_instance", "identifier"): _DB_IDENTIFIER,
+    ("aws_db_subnet_group", "name"): NameRule(255, r"[a-z0-9 ._-]+", "lowercase letters, digits, spaces, . _ -"),
+    ("aws_iam_role", "name"): NameRule(64, r"[\w+=,.@-]+", "letters, digits and + = , . @ _ -"),
+    ("aws_security_group", "name"): NameRule(255, r"[ -~]+", "printable ASCII"),
+    ("aws_ecs_cluster", "name"): NameRule(255, r"[A-Za-z0-9_-]+", "letters, digits, _ and -"),
+    ("aws_ecs_service", "name"): NameRule(255, r"[A-Za-z0-9_-]+", "letters, digits, _ and -"),
+    ("aws_ecs_task_definition", "family"): NameRule(255, r"[A-Za-z0-9_-]+", "letters, digits, _ and -"),
+    ("aws_cloudwatch_log_group", "name"): NameRule(512, r"[\w./#-]+", "letters, digits and _ - / . #"),
+    ("aws_appautoscaling_policy", "name"): NameRule(256, r"[^:]+", "anything but ':'"),
+}
+
+
+def _resources(doc: Json, type_: str) -> Iterator[tuple[str, Json]]:
+    for name, body in doc.get("resource", {}).get(type_, {}).items():
+        path = body.get("//", {}).get("metadata", {}).get("path", name)
+        yield f"{type_} {path}", body
+
+
+def _is_reference(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("${") and value.endswith("}")
+
+
+def check_backend(doc: Json) -> list[str]:
+    """F-1: backend arguments Terraform knows; S3 state encrypted and locked; local path relative."""
+    backend = doc.get("terraform", {}).get("backend", {})
+    if len(backend) != 1:
+        return [
+            f"[F-1] terraform.backend: expected exactly one backend, found {sorted(backend) or 'none'}. Fix: configure the stack through shared.layer.LayerStack."
+        ]
+    ((kind, settings),) = backend.items()
+    allowed = BACKEND_ARGUMENTS.get(kind)
+    if allowed is None:
+        return [f"[F-1] terraform.backend.{kind}: backend type not used by this project (allowed: local, s3)."]
+    errors = [
+        f'[F-1] terraform.backend.{kind}.{key}: Terraform fails at init with "No argument or block type is named \\"{key}\\"". Fix: remove the override; allowed: {", ".join(sorted(allowed))}.'
+        for key in sorted(set(settings) - allowed)
+    ]
+    if kind == "s3":
+        if settings.get("encrypt") is not True:
+            errors.append("[F-1] terraform.backend.s3.encrypt: state must be encrypted. Fix: encrypt = true.")
+        if not settings.get("dynamodb_table") and settings.get("use_lockfile") is not True:
+            errors.append("[F-1] terraform.backend.s3: no state locking. Fix: set dynamodb_table (STATE_LOCK_TABLE).")
+    if kind == "local" and str(settings.get("path", "")).startswith("/"):
+        errors.append(
+            f"[F-1] terraform.backend.local.path: {settings['path']!r} is absolute and breaks portability. Fix: a relative path."
+        )
+    return errors
+
+
+def check_aurora_version(versions: Mapping[str, Sequence[str]]) -> Rule:
+    """F-2: the Aurora engine version is offered in the provider's region (allowlist in shared/data)."""
+
+    def rule(doc: Json) -> list[str]:
+        providers = doc.get("provider", {}).get("aws", [{}])
+        region = providers[0].get("region", "")
+        offered = versions.get(region, ())
+        return [
+            f'[F-2] {where}: engine_version {body.get("engine_version")!r} is not offered for aurora-postgresql in {region} (AWS: "Cannot find version {body.get("engine_version")} for aurora-postgresql"). Fix: one of {", ".join(offered) or "no version listed for this region"} (shared/data/aurora_postgresql_versions.json).'
+            for where, body in _resources(doc, "aws_rds_cluster")
+            if body.get("engine") == "aurora-postgresql" and body.get("engine_version") not in offered
+        ]
+
+    return rule
+
+
+def check_cache_behaviors(doc: Json) -> list[str]:
+    """F-3: no cache behavior with both cache_policy_id and forwarded_values; policy IDs are managed or references."""
+    errors = []
+    for where, body in _resources(doc, "aws_cloudfront_distribution"):
+        behaviors = [("default_cache_behavior", body.get("default_cache_behavior", {}))]
+        behaviors += [(f"ordered_cache_behavior[{i}]", b) for i, b in enumerate(body.get("ordered_cache_behavior", []))]
+        for label, behavior in behaviors:
+            if behavior.get("cache_policy_id") and behavior.get("forwarded_values"):
+                errors.append(
+                    f'[F-3] {where}.{label}: cache_policy_id and forwarded_values are both set (AWS: "The parameter ForwardedValues cannot be used when a cache policy is associated to the cache behavior."). Fix: remove forwarded_values; use an origin request policy.'
+                )
+            for key, known in (
+                ("cache_policy_id", MANAGED_CACHE_POLICIES),
+                ("origin_request_policy_id", MANAGED_ORIGIN_REQUEST_POLICIES),
+            ):
+                value = behavior.get(key)
+                if value is not None and value not in known and not _is_reference(value):
+                    errors.append(
+                        f"[F-3] {where}.{label}.{key}: {value!r} is neither an AWS managed policy ID nor a reference to a policy resource. Fix: use a managed ID (shared/components/distribution.py) or a policy's .id."
+                    )
+    return errors
+
+
+def check_capacity_providers(doc: Json) -> list[str]:
+    """F-4: no launch_type with a strategy; every provider in a strategy is associated with a cluster."""
+    associated = {
+        p for _, b in _resources(doc, "aws_ecs_cluster_capacity_providers") for p in b.get("capacity_providers", [])
+    }
+    errors = []
+    for where, body in _resources(doc, "aws_ecs_service"):
+        strategy = body.get("capacity_provider_strategy", [])
+        if strategy and body.get("launch_type"):
+            errors.append(
+                f'[F-4] {where}: launch_type and capacity_provider_strategy are both set (AWS: "Specifying both a launch type and capacity provider strategy is not supported."). Fix: remove launch_type.'
+            )
+        for entry in strategy:
+            provider = entry.get("capacity_provider")
+            if provider not in associated:
+                errors.append(
+                    f"[F-4] {where}: capacity provider {provider!r} is not associated with the cluster. Fix: add it to aws_ecs_cluster_capacity_providers.capacity_providers."
+                )
+    return errors
+
+
+def check_lifecycle_rules(doc: Json) -> list[str]:
+    """F-5: every S3 lifecycle rule is scoped by filter or prefix."""
+    errors = []
+    for where, body in _resources(doc, "aws_s3_bucket_lifecycle_configuration"):
+        for index, rule in enumerate(body.get("rule", [])):
+            if not rule.get("filter") and "prefix" not in rule:
+                errors.append(
+                    f'[F-5] {where}.rule[{index}] ({rule.get("id")}): no filter or prefix; the provider warns today and will reject it. Fix: filter {{ prefix = "" }} to apply to all objects.'
+                )
+    return errors
+
+
+def check_secret_recovery_window(doc: Json) -> list[str]:
+    """F-6: every owned secret sets recovery_window_in_days, so a destroy/recreate does not collide."""
+    return [
+        f'[F-6] {where}: recovery_window_in_days is not set; after a destroy the name stays "scheduled for deletion" for 30 days and a re-create fails. Fix: set it (0 outside production).'
+        for where, body in _resources(doc, "aws_secretsmanager_secret")
+        if "recovery_window_in_days" not in body
+    ]
+
+
+def check_names(doc: Json) -> list[str]:
+    """F-8: every literal name within its AWS length limit and character set."""
+    errors = []
+    for (type_, attribute), limit in NAME_RULES.items():
+        for where, body in _resources(doc, type_):
+            value = body.get(attribute)
+            if not isinstance(value, str) or _is_reference(value):
+                continue
+            concrete = _REFERENCE.sub(_INTERPOLATED, value)
+            too_long = not limit.min_length <= len(concrete) <= limit.max_length
+            if (
+                too_long
+                or not re.fullmatch(limit.pattern, concrete)
+                or (type_.startswith("aws_rds") and "--" in concrete)
+            ):
+                errors.append(
+                    f"[F-8] {where}.{attribute}: {value!r} ({len(concrete)} characters) breaks the AWS limit of {limit.min_length}-{limit.max_length} characters, {limit.allowed}; create would fail mid-deploy. Fix: a shorter ENVIRONMENT_SUFFIX or name."
+                )
+    return errors
+
+
+def rules(*, aurora_versions: Mapping[str, Sequence[str]]) -> list[Rule]:
+    """All guardrails, in SPEC order."""
+    return [
+        check_backend,
+        check_aurora_version(aurora_versions),
+        check_cache_behaviors,
+        check_capacity_providers,
+        check_lifecycle_rules,
+        check_secret_recovery_window,
+        check_names,
+    ]
+
+
+def check_stack(doc: Json, stack_rules: Sequence[Rule]) -> list[str]:
+    """Every violation of ``stack_rules`` in one stack's Terraform JSON."""
+    return [message for rule in stack_rules for message in rule(doc)]
+
+
+@jsii.implements(IValidation)
+class _StackValidation:
+    def __init__(self, stack: TerraformStack, stack_rules: Sequence[Rule]) -> None:
+        self._stack = stack
+        self._rules = stack_rules
+
+    def validate(self) -> list[str]:
+        return check_stack(self._stack.to_terraform(), self._rules)
+
+
+@jsii.implements(IAspect)
+class Guardrails:
+    """Aspect adding the guardrail validation to every stack of the app."""
+
+    def __init__(self, *, aurora_versions: Mapping[str, Sequence[str]]) -> None:
+        self._rules = rules(aurora_versions=aurora_versions)
+        self._seen: set[str] = set()
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, TerraformStack) and node.node.path not in self._seen:
+            self._seen.add(node.node.path)
+            node.node.add_validation(_StackValidation(node, self._rules))
