@@ -15,8 +15,11 @@ DEPLOY_FLAGS   := --skip-synth --auto-approve --ignore-missing-stack-dependencie
 
 PY_STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# checkov pins libraries that conflict with cdktf's, so it lives in its own virtualenv.
+SCAN_VENV  := .checkov-venv
+SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: help install synth test snapshots lint bench deploy destroy outputs preflight clean \
+.PHONY: help install synth test unit scan snapshots lint bench deploy destroy outputs preflight clean \
         $(addprefix deploy-,$(LAYERS)) $(addprefix diff-,$(LAYERS)) $(addprefix destroy-,$(LAYERS))
 
 help: ## List the targets
@@ -30,6 +33,11 @@ $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+$(SCAN_STAMP): requirements-scan.txt
+	python3 -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -38,8 +46,13 @@ synth: install ## Validate configuration, then write cdktf.out/ with the four st
 	$(PYTHON) main.py
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
-test: install ## Run the test suite (synthesizes the app once)
+test: unit scan ## Run the test suite and the security scan
+
+unit: install ## Run the pytest suite only (synthesizes the app once)
 	$(PYTHON) -m pytest
+
+scan: synth $(SCAN_STAMP) ## checkov over the four synthesized stacks, offline (skips justified in .checkov.yaml)
+	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml -d cdktf.out/stacks
 
 snapshots: install ## Rewrite snapshots/ from the current code, then check them
 	$(PYTHON) -m pytest tests/test_snapshots.py --snapshot-update -q || true
@@ -72,4 +85,4 @@ outputs: preflight synth ## Print the outputs (URL, ALB DNS, DB endpoint, cluste
 	@for layer in data app edge; do echo "# $$layer"; terraform -chdir=cdktf.out/stacks/$$layer output; done
 
 clean: ## Remove cdktf.out/ and caches (not .state/)
-	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache .bench

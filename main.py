@@ -8,10 +8,12 @@ the four layer stacks, handing each consumer what it needs from its producers.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +96,11 @@ def build(scope: Construct, config: Config) -> Layers:
             environment=config.container_environment,
         ),
     )
-    edge = EdgeStack(scope, "edge", props=EdgeStackProps(context=context, alb_dns_name=app.alb_dns_name))
+    edge = EdgeStack(
+        scope,
+        "edge",
+        props=EdgeStackProps(context=context, alb_dns_name=app.alb_dns_name, waf_enabled=config.waf_enabled),
+    )
     # Every known apply-time failure (SPEC section 4) stops the synth instead. cdktf
     # invokes aspects from each stack down, so the aspect goes on every stack.
     guardrails = Guardrails(aurora_versions=aurora_versions())
@@ -104,17 +110,30 @@ def build(scope: Construct, config: Config) -> Layers:
 
 
 def main(environ: Mapping[str, str]) -> int:
-    """Validate configuration, then synthesize all stacks into ``cdktf.out/``."""
+    """Validate configuration, then synthesize all stacks into ``cdktf.out/``.
+
+    With ``CATALOG_SYNTH_TIMINGS=<file>`` the seconds spent in each phase are written
+    there as JSON (used by ``make bench``).
+    """
+    clock = _Clock()
     try:
         config = load_config(environ)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    clock.lap("config")
 
     from shared import provider_loader
 
     provider_loader.enable(eager=environ.get(provider_loader.DISABLE_SWITCH) == "1")
     from cdktf import App
+
+    import stacks.app_stack
+    import stacks.data_stack
+    import stacks.edge_stack
+    import stacks.network_stack  # noqa: F401 - imported here so the import phase is timed on its own
+
+    clock.lap("import")
 
     # Synthesize next to the target and swap it in only when every stack passed its
     # guardrails, so a refused synth leaves the previous cdktf.out/ as it was.
@@ -123,6 +142,7 @@ def main(environ: Mapping[str, str]) -> int:
     try:
         app = App(outdir=str(staging))
         build(app, config)
+        clock.lap("build")
         app.synth()
     except Exception as error:  # noqa: BLE001 - report, clean up, exit non-zero
         shutil.rmtree(staging, ignore_errors=True)
@@ -130,7 +150,23 @@ def main(environ: Mapping[str, str]) -> int:
         return 1
     shutil.rmtree(outdir, ignore_errors=True)
     staging.rename(outdir)
+    clock.lap("synth")
+    if timings := environ.get("CATALOG_SYNTH_TIMINGS"):
+        Path(timings).write_text(json.dumps(clock.laps))
     return 0
+
+
+class _Clock:
+    """Seconds per phase since the previous lap."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._last
+        self._last = now
 
 
 def _first_lines(error: Exception) -> str:

@@ -69,6 +69,8 @@ class Config:
     """NAT gateways: 2 (one per AZ, survives an AZ outage) or 1 (cheaper). Default: 2."""
     alarm_email: str | None = None
     """E-mail subscribed to the alarm topic; None subscribes nobody. Default: None."""
+    waf_enabled: bool = True
+    """Attach a WAF web ACL to CloudFront (WAF_ENABLED=true|false). Default: True."""
 
 
 def aurora_versions() -> Mapping[str, tuple[str, ...]]:
@@ -134,6 +136,12 @@ def _nat(raw: str) -> int:
     return int(raw)
 
 
+def _flag(raw: str, variable: str) -> bool:
+    if raw not in {"true", "false"}:
+        raise ConfigError(f"{variable}={_describe(raw)} is not allowed: true or false")
+    return raw == "true"
+
+
 def _email(raw: str) -> str:
     if not raw.isascii() or not _EMAIL.fullmatch(raw):
         raise ConfigError(f"ALARM_EMAIL={_describe(raw)} is not an e-mail address (e.g. oncall@example.com)")
@@ -176,6 +184,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
     image = get("CONTAINER_IMAGE")
     nat = get("NAT_GATEWAYS")
     email = get("ALARM_EMAIL")
+    waf = get("WAF_ENABLED")
     return Config(
         environment_suffix=suffix,
         region=region,
@@ -184,4 +193,5 @@ def load_config(environ: Mapping[str, str]) -> Config:
         container_environment={} if image is not None else dict(DEFAULT_IMAGE_ENVIRONMENT),
         nat_gateways=_nat(nat) if nat is not None else 2,
         alarm_email=_email(email) if email is not None else None,
+        waf_enabled=_flag(waf, "WAF_ENABLED") if waf is not None else True,
     )

@@ -39,12 +39,8 @@ class LayerStack(TerraformStack):
         self.layer = layer
         self.naming = context.naming
         self.region = context.region
-        AwsProvider(
-            self,
-            "aws",
-            region=context.region,
-            default_tags=[AwsProviderDefaultTags(tags={**context.tags, "Layer": layer})],
-        )
+        self._default_tags = [AwsProviderDefaultTags(tags={**context.tags, "Layer": layer})]
+        AwsProvider(self, "aws", region=context.region, default_tags=self._default_tags)
         key = f"{context.naming.suffix}/{layer}.tfstate"
         state = context.state
         if state.bucket is not None:
@@ -62,3 +58,7 @@ class LayerStack(TerraformStack):
             # Terraform runs in cdktf.out/stacks/<stack>/, three levels below the
             # project root; a relative path keeps state and snapshots portable.
             LocalBackend(self, path=f"../../../{state.local_dir}/{key}")
+
+    def provider_in(self, region: str) -> AwsProvider:
+        """A second AWS provider (alias = region) with the same default tags, e.g. for us-east-1."""
+        return AwsProvider(self, f"aws-{region}", alias=region, region=region, default_tags=self._default_tags)

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from shared.components.distribution import ApiDistribution, ApiDistributionProps
 from shared.components.log_bucket import LogBucket, LogBucketProps
+from shared.components.web_acl import CloudFrontWebAcl, CloudFrontWebAclProps
 from shared.layer import LayerContext, LayerStack
 
 
@@ -25,6 +26,10 @@ class EdgeStackProps:
     """CloudFront price class. Default: PriceClass_100 (North America, Europe)."""
     log_expiration_days: int = 30
     """Days CloudFront logs are kept (R-13). Default: 30 days."""
+    waf_enabled: bool = True
+    """Attach a WAF web ACL (managed rules + per-IP rate limit) to the distribution. Default: True."""
+    waf_rate_limit_per_ip: int = 2000
+    """Requests per IP per 5 minutes before WAF blocks it. Default: 2000."""
 
 
 class EdgeStack(LayerStack):
@@ -44,6 +49,17 @@ class EdgeStack(LayerStack):
                 object_ownership="BucketOwnerPreferred",
             ),
         )
+        web_acl_arn = None
+        if props.waf_enabled:
+            web_acl_arn = CloudFrontWebAcl(
+                self,
+                "waf",
+                props=CloudFrontWebAclProps(
+                    naming=self.naming,
+                    provider=self.provider_in("us-east-1"),
+                    rate_limit_per_ip=props.waf_rate_limit_per_ip,
+                ),
+            ).arn
         distribution = ApiDistribution(
             self,
             "cdn",
@@ -53,6 +69,7 @@ class EdgeStack(LayerStack):
                 log_bucket_domain_name=logs.bucket_domain_name,
                 log_bucket_ready=logs.ready,
                 price_class=props.price_class,
+                web_acl_id=web_acl_arn,
             ),
         )
         TerraformOutput(self, "cloudfront_url", value=distribution.url, description="Public URL of the API")

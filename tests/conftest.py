@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.synth import Synthesis, synthesize
+from shared import provider_loader
+
+# Before any test module imports a provider class: otherwise the package's eager
+# __init__ would load all ~2,200 submodules (~20 s) before the first test.
+provider_loader.enable(eager=os.environ.get(provider_loader.DISABLE_SWITCH) == "1")
+
+from tests.synth import Synthesis, synthesize  # noqa: E402 - after the loader on purpose
 
 S3_STATE = {
     "STATE_BUCKET": "acme-catalog-tfstate",

@@ -42,6 +42,8 @@ REJECTED = {
     "image non-ASCII": ({"CONTAINER_IMAGE": "registry/ïmage:1"}, "CONTAINER_IMAGE"),
     "nat count out of range": ({"NAT_GATEWAYS": "3"}, "NAT_GATEWAYS"),
     "alarm email malformed": ({"ALARM_EMAIL": "oncall"}, "ALARM_EMAIL"),
+    "waf flag not a boolean": ({"WAF_ENABLED": "yes"}, "WAF_ENABLED"),
+    "waf flag upper case": ({"WAF_ENABLED": "TRUE"}, "WAF_ENABLED"),
 }
 
 

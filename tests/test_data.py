@@ -75,3 +75,23 @@ def test_r11_postgres_reachable_from_app_security_group_only(synth: Synthesis) -
     assert "cidr_ipv4" not in rule
     group = synth.one("data", "aws_security_group")
     assert "ingress" not in group and "egress" not in group
+
+
+def test_query_logging_parameter_group_matches_engine_major(synth: Synthesis) -> None:
+    cluster = synth.one("data", "aws_rds_cluster")
+    group = synth.one("data", "aws_rds_cluster_parameter_group")
+    assert group["family"] == "aurora-postgresql" + cluster["engine_version"].split(".")[0]
+    parameters = {p["name"]: p["value"] for p in group["parameter"]}
+    assert parameters == {"log_statement": "ddl", "log_min_duration_statement": "1000"}
+    assert cluster["db_cluster_parameter_group_name"] == synth.ref("data", "aws_rds_cluster_parameter_group", "name")
+
+
+def test_enhanced_monitoring_and_performance_insights(synth: Synthesis) -> None:
+    role = synth.ref("data", "aws_iam_role", "arn")
+    for instance in synth.resources("data", "aws_rds_cluster_instance").values():
+        assert instance["monitoring_interval"] == 60
+        assert instance["monitoring_role_arn"] == role
+        assert instance["performance_insights_enabled"] is True
+    cluster = synth.one("data", "aws_rds_cluster")
+    assert cluster["copy_tags_to_snapshot"] is True
+    assert cluster["iam_database_authentication_enabled"] is True

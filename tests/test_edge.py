@@ -88,3 +88,54 @@ def test_r13_every_bucket_force_destroy_and_tls_only(synth: Synthesis) -> None:
         policy = json.loads(str(_for_bucket(synth, stack, "aws_s3_bucket_policy", bucket)["policy"]))
         deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
         assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_waf_web_acl_on_cloudfront_in_us_east_1(synth: Synthesis) -> None:
+    acl = synth.one("edge", "aws_wafv2_web_acl")
+    assert acl["scope"] == "CLOUDFRONT"
+    assert acl["provider"] == "aws.us-east-1"
+    aliases = {p.get("alias"): p["region"] for p in synth.stacks["edge"]["provider"]["aws"]}
+    assert aliases == {None: "eu-north-1", "us-east-1": "us-east-1"}
+    groups = {
+        r["statement"]["managed_rule_group_statement"]["name"]
+        for r in acl["rule"]
+        if "managed_rule_group_statement" in r["statement"]
+    }
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= groups
+    (rate,) = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]
+    assert rate["statement"]["rate_based_statement"] == {"aggregate_key_type": "IP", "limit": 2000}
+    assert "block" in rate["action"]
+    assert len({r["priority"] for r in acl["rule"]}) == len(acl["rule"]), "rule priorities are unique"
+    distribution = synth.one("edge", "aws_cloudfront_distribution")
+    assert distribution["web_acl_id"] == synth.ref("edge", "aws_wafv2_web_acl", "arn")
+    logging = synth.one("edge", "aws_wafv2_web_acl_logging_configuration")
+    group = next(
+        g for g in synth.resources("edge", "aws_cloudwatch_log_group").values() if g["name"].startswith("aws-waf-logs-")
+    )
+    assert group["provider"] == "aws.us-east-1" and logging["provider"] == "aws.us-east-1"
+
+
+def test_waf_switch_off_removes_it() -> None:
+    from tests.synth import synthesize
+
+    without = synthesize({"WAF_ENABLED": "false"})
+    assert "aws_wafv2_web_acl" not in without.stacks["edge"]["resource"]
+    assert "web_acl_id" not in without.one("edge", "aws_cloudfront_distribution")
+    assert len(without.stacks["edge"]["provider"]["aws"]) == 1
+
+
+def test_security_headers_policy_attached(synth: Synthesis) -> None:
+    policy = synth.one("edge", "aws_cloudfront_response_headers_policy")
+    headers = policy["security_headers_config"]
+    hsts = headers["strict_transport_security"]
+    assert hsts["access_control_max_age_sec"] >= 31536000 and hsts["include_subdomains"] and hsts["override"]
+    assert headers["content_type_options"]["override"] is True
+    assert headers["frame_options"]["frame_option"] == "DENY"
+    behavior = synth.one("edge", "aws_cloudfront_distribution")["default_cache_behavior"]
+    assert behavior["response_headers_policy_id"] == synth.ref("edge", "aws_cloudfront_response_headers_policy", "id")
+
+
+def test_log_buckets_abort_incomplete_uploads(synth: Synthesis) -> None:
+    for stack, bucket in _buckets(synth):
+        rules = _for_bucket(synth, stack, "aws_s3_bucket_lifecycle_configuration", bucket)["rule"]
+        assert all(r["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 1 for r in rules)  # type: ignore[attr-defined]

@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster
 from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
+from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import (
+    RdsClusterParameterGroup,
+    RdsClusterParameterGroupParameter,
+)
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
 from shared.components.log_group import LogGroup, LogGroupProps
+from shared.components.policy import service_trust
 from shared.naming import Naming
 
 POSTGRES_PORT = 5432
@@ -46,6 +54,10 @@ class AuroraPostgresProps:
     """Automatic backup retention, 7 or more. Default: 7 days."""
     log_retention_days: int = 30
     """Days the exported postgresql log is kept. Default: 30 days."""
+    slow_query_ms: int = 1000
+    """Statements slower than this are logged (log_min_duration_statement). Default: 1000 ms."""
+    monitoring_interval_seconds: int = 60
+    """Enhanced Monitoring (OS metrics) interval: 0 (off), 1, 5, 10, 15, 30 or 60. Default: 60 s."""
 
 
 class AuroraPostgres(Construct):
@@ -84,6 +96,31 @@ class AuroraPostgres(Construct):
             to_port=POSTGRES_PORT,
             description="PostgreSQL from the API tasks",
         )
+        # Query logging: DDL always, any statement slower than slow_query_ms.
+        parameters = RdsClusterParameterGroup(
+            self,
+            "parameters",
+            name=naming.name("aurora-params"),
+            family=f"aurora-postgresql{props.engine_version.split('.')[0]}",
+            description="Catalog API Aurora PostgreSQL: query logging",
+            parameter=[
+                RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
+                RdsClusterParameterGroupParameter(name="log_min_duration_statement", value=str(props.slow_query_ms)),
+            ],
+        )
+        account = DataAwsCallerIdentity(self, "account")
+        monitoring_role = IamRole(
+            self,
+            "monitoring-role",
+            name=naming.name("rds-monitoring"),
+            assume_role_policy=service_trust("monitoring.rds.amazonaws.com", source_account=account.account_id),
+        )
+        IamRolePolicyAttachment(
+            self,
+            "monitoring-policy",
+            role=monitoring_role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+        )
         # Created here rather than by RDS so that it has a retention and is destroyed with the stack.
         log_group = LogGroup(
             self,
@@ -103,6 +140,7 @@ class AuroraPostgres(Construct):
             manage_master_user_password=True,
             port=POSTGRES_PORT,
             db_subnet_group_name=subnet_group.name,
+            db_cluster_parameter_group_name=parameters.name,
             vpc_security_group_ids=[security_group.id],
             storage_encrypted=True,
             backup_retention_period=props.backup_retention_days,
@@ -128,6 +166,8 @@ class AuroraPostgres(Construct):
                 db_subnet_group_name=subnet_group.name,
                 publicly_accessible=False,
                 performance_insights_enabled=True,
+                monitoring_interval=props.monitoring_interval_seconds,
+                monitoring_role_arn=monitoring_role.arn,
                 auto_minor_version_upgrade=True,
                 promotion_tier=index,
             )

@@ -16,6 +16,14 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistributionRestrictionsGeoRestriction,
     CloudfrontDistributionViewerCertificate,
 )
+from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
+    CloudfrontResponseHeadersPolicy,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfig,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigContentTypeOptions,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity,
+)
 from constructs import Construct
 
 from shared.naming import Naming
@@ -27,9 +35,6 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
 ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-response-headers-policies.html
-SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
-
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 
 
@@ -51,8 +56,8 @@ class ApiDistributionProps:
     """Managed cache policy (never together with forwarded_values, F-3). Default: CachingDisabled."""
     origin_request_policy_id: str = ALL_VIEWER_EXCEPT_HOST_HEADER
     """Origin request policy; query strings and headers reach the API. Default: AllViewerExceptHostHeader."""
-    response_headers_policy_id: str = SECURITY_HEADERS
-    """Response headers policy adding security headers. Default: SecurityHeadersPolicy."""
+    hsts_max_age_seconds: int = 31536000
+    """Strict-Transport-Security max-age sent to viewers. Default: 31536000 s (1 year)."""
     price_class: str = "PriceClass_100"
     """Edge locations used; PriceClass_100 = North America and Europe. Default: PriceClass_100."""
     web_acl_id: str | None = None
@@ -70,6 +75,30 @@ class ApiDistribution(Construct):
     def __init__(self, scope: Construct, id: str, *, props: ApiDistributionProps) -> None:
         super().__init__(scope, id)
         origin_id = "alb"
+        # Security headers on every response, whatever the API sends (overriding it).
+        headers = CloudfrontResponseHeadersPolicy(
+            self,
+            "security-headers",
+            name=props.naming.name("security-headers"),
+            comment="HSTS, nosniff, frame deny, strict referrer for the catalog API",
+            security_headers_config=CloudfrontResponseHeadersPolicySecurityHeadersConfig(
+                strict_transport_security=CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity(
+                    access_control_max_age_sec=props.hsts_max_age_seconds,
+                    include_subdomains=True,
+                    preload=True,
+                    override=True,
+                ),
+                content_type_options=CloudfrontResponseHeadersPolicySecurityHeadersConfigContentTypeOptions(
+                    override=True
+                ),
+                frame_options=CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions(
+                    frame_option="DENY", override=True
+                ),
+                referrer_policy=CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy(
+                    referrer_policy="strict-origin-when-cross-origin", override=True
+                ),
+            ),
+        )
         distribution = CloudfrontDistribution(
             self,
             "distribution",
@@ -99,7 +128,7 @@ class ApiDistribution(Construct):
                 compress=True,
                 cache_policy_id=props.cache_policy_id,
                 origin_request_policy_id=props.origin_request_policy_id,
-                response_headers_policy_id=props.response_headers_policy_id,
+                response_headers_policy_id=headers.id,
             ),
             restrictions=CloudfrontDistributionRestrictions(
                 geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="none")

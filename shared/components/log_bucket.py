@@ -10,6 +10,7 @@ from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
     S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
 )
@@ -102,6 +103,9 @@ class LogBucket(Construct):
                     # warning today and an error in a future provider (F-5).
                     filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                     expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.expiration_days)],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)
+                    ],
                 )
             ],
         )

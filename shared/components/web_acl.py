@@ -1,0 +1,115 @@
+"""WAF web ACL for CloudFront: AWS managed rule groups and a per-IP rate limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformProvider
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.wafv2_web_acl import (
+    Wafv2WebAcl,
+    Wafv2WebAclDefaultAction,
+    Wafv2WebAclDefaultActionAllow,
+    Wafv2WebAclRule,
+    Wafv2WebAclRuleAction,
+    Wafv2WebAclRuleActionBlock,
+    Wafv2WebAclRuleOverrideAction,
+    Wafv2WebAclRuleOverrideActionNone,
+    Wafv2WebAclRuleVisibilityConfig,
+    Wafv2WebAclVisibilityConfig,
+)
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
+from constructs import Construct
+
+from shared.naming import Naming
+
+# AWS managed rule groups: common web exploits (OWASP-style), known bad inputs
+# (Log4j / Log4Shell patterns among them) and anonymising proxies such as Tor.
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAnonymousIpList",
+)
+# Rules inside a group that only count: shoppers behind cloud-hosted VPNs and
+# corporate proxies come from hosting-provider ranges and must not be blocked.
+COUNT_ONLY = {"AWSManagedRulesAnonymousIpList": ("HostingProviderIPList",)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloudFrontWebAclProps:
+    """Inputs of a ``CloudFrontWebAcl``."""
+
+    naming: Naming
+    """Naming helper for the ACL, metrics and log group."""
+    provider: TerraformProvider
+    """AWS provider for us-east-1: CLOUDFRONT-scope web ACLs exist only there."""
+    rate_limit_per_ip: int = 2000
+    """Requests per IP per 5-minute window before it is blocked. Default: 2000."""
+    log_retention_days: int = 30
+    """Days WAF logs are kept. Default: 30 days."""
+
+
+class CloudFrontWebAcl(Construct):
+    """A CLOUDFRONT-scope web ACL that allows by default and blocks what the rules match."""
+
+    def __init__(self, scope: Construct, id: str, *, props: CloudFrontWebAclProps) -> None:
+        super().__init__(scope, id)
+        naming = props.naming
+        metric = naming.name("waf").replace("-", "_")
+
+        def visibility(name: str) -> Wafv2WebAclRuleVisibilityConfig:
+            return Wafv2WebAclRuleVisibilityConfig(
+                cloudwatch_metrics_enabled=True, metric_name=f"{metric}_{name}", sampled_requests_enabled=True
+            )
+
+        def managed(group: str) -> dict[str, object]:
+            statement: dict[str, object] = {"name": group, "vendor_name": "AWS"}
+            if group in COUNT_ONLY:
+                statement["rule_action_override"] = [
+                    {"name": rule, "action_to_use": {"count": {}}} for rule in COUNT_ONLY[group]
+                ]
+            return {"managed_rule_group_statement": statement}
+
+        rules = [
+            Wafv2WebAclRule(
+                name=group,
+                priority=index,
+                override_action=Wafv2WebAclRuleOverrideAction(none=Wafv2WebAclRuleOverrideActionNone()),
+                statement=managed(group),
+                visibility_config=visibility(group),
+            )
+            for index, group in enumerate(MANAGED_RULE_GROUPS)
+        ]
+        rules.append(
+            Wafv2WebAclRule(
+                name="rate-limit-per-ip",
+                priority=len(rules),
+                action=Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock()),
+                statement={"rate_based_statement": {"limit": props.rate_limit_per_ip, "aggregate_key_type": "IP"}},
+                visibility_config=visibility("rate_limit"),
+            )
+        )
+        acl = Wafv2WebAcl(
+            self,
+            "acl",
+            provider=props.provider,
+            name=naming.name("waf"),
+            scope="CLOUDFRONT",
+            default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
+            rule=rules,
+            visibility_config=Wafv2WebAclVisibilityConfig(
+                cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+            ),
+        )
+        # WAF requires the log group name to start with aws-waf-logs- and to live in the ACL's region.
+        logs = CloudwatchLogGroup(
+            self,
+            "logs",
+            provider=props.provider,
+            name=f"aws-waf-logs-{naming.name('cdn')}",
+            retention_in_days=props.log_retention_days,
+        )
+        Wafv2WebAclLoggingConfiguration(
+            self, "logging", provider=props.provider, resource_arn=acl.arn, log_destination_configs=[logs.arn]
+        )
+        self.arn: str = acl.arn
