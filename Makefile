@@ -54,14 +54,17 @@ unit: install ## Run the pytest suite only (synthesizes the app once)
 scan: synth $(SCAN_STAMP) ## checkov over the four synthesized stacks, offline (skips justified in .checkov.yaml)
 	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml -d cdktf.out/stacks
 
-snapshots: install ## Rewrite snapshots/ from the current code, then check them
-	$(PYTHON) -m pytest tests/test_snapshots.py --snapshot-update -q || true
+snapshots: install ## Rewrite snapshots/ (and the eager-import digests) from the current code, then check them
+	CATALOG_EAGER_PROVIDER_IMPORT=1 $(PYTHON) -m pytest tests/test_snapshots.py --snapshot-update -q || true
 	$(PYTHON) -m pytest tests/test_snapshots.py -q
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+bench: install ## Time synth (lazy vs eager provider import), the pytest run and a config error; print ratios
+	$(PYTHON) scripts/bench.py
 
 preflight: install
 	@$(PYTHON) scripts/preflight.py

@@ -29,52 +29,55 @@ DISABLE_SWITCH = "CATALOG_EAGER_PROVIDER_IMPORT"
 _SUBMODULE_IMPORT = re.compile(r"^from \. import [A-Za-z0-9_]+\s*$", re.MULTILINE)
 
 
-def enable(*, eager: bool = False) -> str:
-    """Import the provider package lazily unless ``eager``; return the mode used.
+def enable(*, eager: bool = False, package: str = PACKAGE) -> str:
+    """Import ``package`` lazily unless ``eager``; return the mode used.
 
     Returns ``"lazy"``, ``"eager"`` (asked for) or ``"fallback"`` (layout not
     recognised, normal import done). Idempotent: a package already imported is left
     as it is and reported by how it was loaded.
     """
-    existing = sys.modules.get(PACKAGE)
+    existing = sys.modules.get(package)
     if existing is not None:
         return "lazy" if getattr(existing, "__catalog_lazy__", False) else "eager"
     if eager:
-        importlib.import_module(PACKAGE)
+        importlib.import_module(package)
         return "eager"
     try:
-        _install_lazy_package()
+        _install_lazy_package(package)
     except Exception:  # noqa: BLE001 - any surprise in the layout means: use the normal import
-        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
             del sys.modules[name]
-        importlib.import_module(PACKAGE)
+        importlib.import_module(package)
         return "fallback"
     return "lazy"
 
 
-def _install_lazy_package() -> None:
-    spec = importlib.util.find_spec(PACKAGE)
+def _install_lazy_package(package: str) -> None:
+    spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None or not spec.submodule_search_locations:
-        raise ImportError(f"{PACKAGE} is not installed as a package")
+        raise ImportError(f"{package} is not installed as a package")
     init = Path(spec.origin)
     source = init.read_text(encoding="utf-8")
     preamble, count = _SUBMODULE_IMPORT.subn("", source)
     if count < 100 or "from ._jsii import *" not in preamble or not (init.parent / "_jsii").is_dir():
-        raise ImportError(f"{PACKAGE} layout not recognised ({count} submodule imports)")
+        raise ImportError(f"{package} layout not recognised ({count} submodule imports)")
 
-    module = types.ModuleType(PACKAGE, None)
+    module = types.ModuleType(package, None)
     module.__file__ = str(init)
     module.__path__ = list(spec.submodule_search_locations)
     module.__spec__ = spec
-    module.__package__ = PACKAGE
-    sys.modules[PACKAGE] = module
+    module.__package__ = package
+    sys.modules[package] = module
     exec(compile(preamble, str(init), "exec"), module.__dict__)  # noqa: S102 - the package's own preamble
+    # Loading the jsii assembly resolves the package through importlib, which can
+    # leave a bare module object in sys.modules; ours (with the preamble) goes back.
+    sys.modules[package] = module
 
     def __getattr__(name: str) -> types.ModuleType:  # noqa: N807 - PEP 562: `cdktf_cdktf_provider_aws.vpc` still works
         if name.startswith("__"):
             raise AttributeError(name)
         try:
-            return importlib.import_module(f"{PACKAGE}.{name}")
+            return importlib.import_module(f"{package}.{name}")
         except ModuleNotFoundError as error:
             raise AttributeError(name) from error
 

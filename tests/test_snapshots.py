@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+
 import pytest
 from pytest_snapshot.plugin import Snapshot
 
+from shared import provider_loader
 from tests.synth import ROOT, STACKS, Synthesis, canonical
+
+# SHA-256 of each stack's cdk.tf.json bytes as synthesized with the provider's own
+# eager import; `make snapshots` records them (it runs with the eager import).
+EAGER_DIGESTS = ROOT / "tests" / "eager_import_sha256.json"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -14,3 +23,16 @@ def test_snapshot(synth: Synthesis, snapshot: Snapshot, stack: str) -> None:
     text = canonical(synth.stacks[stack])
     assert str(ROOT) not in text, "snapshots must not hold machine paths"
     snapshot.assert_match(text, f"{stack}.json")
+
+
+def test_lazy_import_synthesizes_the_same_bytes_as_the_eager_import(
+    synth: Synthesis, request: pytest.FixtureRequest
+) -> None:
+    digests = {stack: hashlib.sha256(synth.texts[stack].encode()).hexdigest() for stack in STACKS}
+    eager = os.environ.get(provider_loader.DISABLE_SWITCH) == "1"
+    if request.config.getoption("--snapshot-update"):
+        if not eager:
+            pytest.fail(f"update snapshots with `make snapshots`: it sets {provider_loader.DISABLE_SWITCH}=1")
+        EAGER_DIGESTS.write_text(json.dumps(digests, indent=2, sort_keys=True) + "\n")
+        return
+    assert json.loads(EAGER_DIGESTS.read_text()) == digests, "lazy synth differs from the eager import's bytes"
