@@ -14,11 +14,14 @@ provider_loader.enable(eager=os.environ.get(provider_loader.DISABLE_SWITCH) == "
 
 from tests.synth import Synthesis, synthesize  # noqa: E402 - after the loader on purpose
 
-S3_STATE = {
+# Every non-default option at once, so one extra synthesis covers them all.
+VARIANT = {
     "STATE_BUCKET": "acme-catalog-tfstate",
     "STATE_BUCKET_REGION": "eu-west-1",
     "STATE_LOCK_TABLE": "acme-catalog-tflock",
     "ENVIRONMENT_SUFFIX": "prod",
+    "NAT_GATEWAYS": "1",
+    "WAF_ENABLED": "false",
 }
 
 
@@ -29,6 +32,6 @@ def synth() -> Synthesis:
 
 
 @pytest.fixture(scope="session")
-def s3_synth() -> Synthesis:
-    """The app with remote state in S3 and the prod suffix."""
-    return synthesize(S3_STATE)
+def variant_synth() -> Synthesis:
+    """The app with remote state in S3, the prod suffix, a single NAT gateway and no WAF."""
+    return synthesize(VARIANT)

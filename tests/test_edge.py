@@ -115,10 +115,8 @@ def test_waf_web_acl_on_cloudfront_in_us_east_1(synth: Synthesis) -> None:
     assert group["provider"] == "aws.us-east-1" and logging["provider"] == "aws.us-east-1"
 
 
-def test_waf_switch_off_removes_it() -> None:
-    from tests.synth import synthesize
-
-    without = synthesize({"WAF_ENABLED": "false"})
+def test_waf_switch_off_removes_it(variant_synth: Synthesis) -> None:
+    without = variant_synth  # WAF_ENABLED=false
     assert "aws_wafv2_web_acl" not in without.stacks["edge"]["resource"]
     assert "web_acl_id" not in without.one("edge", "aws_cloudfront_distribution")
     assert len(without.stacks["edge"]["provider"]["aws"]) == 1

@@ -60,10 +60,8 @@ def test_r02_s3_gateway_endpoint_on_private_route_tables(synth: Synthesis) -> No
     assert len(endpoint["route_table_ids"]) == 2
 
 
-def test_r02_single_nat_option_is_data_not_code() -> None:
-    from tests.synth import synthesize
-
-    single = synthesize({"NAT_GATEWAYS": "1"})
+def test_r02_single_nat_option_is_data_not_code(variant_synth: Synthesis) -> None:
+    single = variant_synth  # NAT_GATEWAYS=1
     assert len(single.resources("network", "aws_nat_gateway")) == 1
     private_tables = [t for n, t in single.resources("network", "aws_route_table").items() if "private" in n]
     assert len({t["route"][0]["nat_gateway_id"] for t in private_tables}) == 1

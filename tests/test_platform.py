@@ -43,10 +43,10 @@ def test_r15_every_resource_name_has_the_environment_suffix(synth: Synthesis) ->
     assert checked > 30
 
 
-def test_r15_suffix_follows_configuration(s3_synth: Synthesis) -> None:
-    alb = s3_synth.one("app", "aws_lb")
+def test_r15_suffix_follows_configuration(variant_synth: Synthesis) -> None:
+    alb = variant_synth.one("app", "aws_lb")
     assert alb["name"] == "catalog-api-alb-prod"
-    assert s3_synth.one("data", "aws_rds_cluster")["cluster_identifier"] == "catalog-api-aurora-prod"
+    assert variant_synth.one("data", "aws_rds_cluster")["cluster_identifier"] == "catalog-api-aurora-prod"
 
 
 def test_r16_everything_destroyable(synth: Synthesis) -> None:
@@ -87,10 +87,10 @@ def test_r18_local_state_relative_per_stack(synth: Synthesis) -> None:
     assert len(set(paths.values())) == 4
 
 
-def test_r18_s3_state_encrypted_locked_key_per_stack(s3_synth: Synthesis) -> None:
+def test_r18_s3_state_encrypted_locked_key_per_stack(variant_synth: Synthesis) -> None:
     keys = set()
     for stack in STACKS:
-        backend = s3_synth.stacks[stack]["terraform"]["backend"]
+        backend = variant_synth.stacks[stack]["terraform"]["backend"]
         assert list(backend) == ["s3"], stack
         s3 = backend["s3"]
         assert s3 == {
@@ -104,9 +104,9 @@ def test_r18_s3_state_encrypted_locked_key_per_stack(s3_synth: Synthesis) -> Non
     assert len(keys) == 4
 
 
-def test_r18_remote_state_reads_use_the_producer_backend(s3_synth: Synthesis) -> None:
+def test_r18_remote_state_reads_use_the_producer_backend(variant_synth: Synthesis) -> None:
     for stack, producers in {"data": ["network"], "app": ["data", "network"], "edge": ["app"]}.items():
-        remote = s3_synth.stacks[stack]["data"]["terraform_remote_state"]
+        remote = variant_synth.stacks[stack]["data"]["terraform_remote_state"]
         for producer in producers:
             ref = remote[f"cross-stack-reference-input-{producer}"]
             assert ref["backend"] == "s3"
