@@ -64,7 +64,11 @@ def build(scope: Construct, config: Config) -> Layers:
         tags={**BASE_TAGS, "EnvironmentSuffix": config.environment_suffix},
         state=config.state,
     )
-    network = NetworkStack(scope, "network", props=NetworkStackProps(context=context, nat_gateways=config.nat_gateways))
+    network = NetworkStack(
+        scope,
+        "network",
+        props=NetworkStackProps(context=context, nat_gateways=config.nat_gateways, alarm_email=config.alarm_email),
+    )
     data = DataStack(
         scope,
         "data",
@@ -74,6 +78,7 @@ def build(scope: Construct, config: Config) -> Layers:
             private_subnet_ids=network.private_subnet_ids,
             availability_zones=network.private_subnet_zones,
             app_security_group_id=network.app_security_group_id,
+            alarm_topic_arn=network.alarm_topic_arn,
         ),
     )
     app = AppStack(
@@ -94,12 +99,19 @@ def build(scope: Construct, config: Config) -> Layers:
             ),
             image=config.container_image,
             environment=config.container_environment,
+            alarm_topic_arn=network.alarm_topic_arn,
         ),
     )
     edge = EdgeStack(
         scope,
         "edge",
-        props=EdgeStackProps(context=context, alb_dns_name=app.alb_dns_name, waf_enabled=config.waf_enabled),
+        props=EdgeStackProps(
+            context=context,
+            alb_dns_name=app.alb_dns_name,
+            service=app.service_identity,
+            db_cluster_identifier=data.db_cluster_identifier,
+            waf_enabled=config.waf_enabled,
+        ),
     )
     # Every known apply-time failure (SPEC section 4) stops the synth instead. cdktf
     # invokes aspects from each stack down, so the aspect goes on every stack.

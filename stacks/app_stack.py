@@ -13,6 +13,7 @@ from constructs import Construct
 from shared.components.fargate_service import DatabaseConnection, FargateService, FargateServiceProps, Scaling
 from shared.components.load_balancer import LoadBalancer, LoadBalancerProps
 from shared.components.log_bucket import LogBucket, LogBucketProps, LogWriter
+from shared.components.monitoring import ServiceAlarmThresholds, ServiceIdentity, create_alarms, service_alarms
 from shared.layer import LayerContext, LayerStack
 
 ALB_LOG_PREFIX = "alb"
@@ -36,6 +37,10 @@ class AppStackProps:
     """Connection details from the data layer."""
     image: str
     """Container image answering 200 on GET /health at port 3000."""
+    alarm_topic_arn: str
+    """SNS topic the ALB and ECS alarms notify."""
+    alarm_thresholds: ServiceAlarmThresholds = field(default_factory=ServiceAlarmThresholds)
+    """When the ALB and ECS alarms fire. Default: see ServiceAlarmThresholds."""
     environment: Mapping[str, str] = field(default_factory=dict)
     """Extra plain environment variables for the container. Default: none."""
     container_port: int = 3000
@@ -99,8 +104,20 @@ class AppStack(LayerStack):
                 log_retention_days=props.log_retention_days,
             ),
         )
+        identity = ServiceIdentity(
+            load_balancer=balancer.arn_suffix,
+            target_group=balancer.target_group_arn_suffix,
+            cluster_name=service.cluster_name,
+            service_name=service.service_name,
+            min_tasks=props.scaling.min_tasks,
+        )
+        create_alarms(
+            self,
+            naming=self.naming,
+            topic_arn=props.alarm_topic_arn,
+            specs=service_alarms(identity, props.alarm_thresholds),
+        )
         TerraformOutput(self, "alb_dns_name", value=balancer.dns_name, description="DNS name of the ALB")
         TerraformOutput(self, "ecs_cluster_name", value=service.cluster_name, description="ECS cluster name")
         self.alb_dns_name: str = balancer.dns_name
-        self.cluster_name: str = service.cluster_name
-        self.service_name: str = service.service_name
+        self.service_identity: ServiceIdentity = identity

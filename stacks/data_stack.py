@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf import TerraformOutput
 from constructs import Construct
 
 from shared.components.aurora import AuroraPostgres, AuroraPostgresProps
+from shared.components.monitoring import DatabaseAlarmThresholds, create_alarms, database_alarms
 from shared.layer import LayerContext, LayerStack
 
 
@@ -26,6 +27,10 @@ class DataStackProps:
     """AZs of those subnets, in the same order."""
     app_security_group_id: str
     """API tasks' security group, the only one admitted to PostgreSQL."""
+    alarm_topic_arn: str
+    """SNS topic the Aurora alarms notify."""
+    alarm_thresholds: DatabaseAlarmThresholds = field(default_factory=DatabaseAlarmThresholds)
+    """When the Aurora alarms fire. Default: CPU 80 %, 256 MiB free, 300 connections, 1 s lag."""
     engine_version: str = "16.4"
     """aurora-postgresql version; must be in the region's allowlist. Default: 16.4."""
     instance_class: str = "db.t3.medium"
@@ -53,9 +58,16 @@ class DataStack(LayerStack):
                 instance_count=props.instance_count,
             ),
         )
+        create_alarms(
+            self,
+            naming=self.naming,
+            topic_arn=props.alarm_topic_arn,
+            specs=database_alarms(database.cluster_identifier, props.alarm_thresholds),
+        )
         TerraformOutput(self, "db_endpoint", value=database.endpoint, description="Aurora writer endpoint")
         self.db_host: str = database.endpoint
         self.db_port: int = database.port
         self.db_name: str = database.database_name
         self.db_secret_arn: str = database.secret_arn
         self.db_security_group_id: str = database.security_group_id
+        self.db_cluster_identifier: str = database.cluster_identifier

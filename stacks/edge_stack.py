@@ -10,6 +10,7 @@ from constructs import Construct
 
 from shared.components.distribution import ApiDistribution, ApiDistributionProps
 from shared.components.log_bucket import LogBucket, LogBucketProps
+from shared.components.monitoring import RequestPathDashboard, RequestPathDashboardProps, ServiceIdentity
 from shared.components.web_acl import CloudFrontWebAcl, CloudFrontWebAclProps
 from shared.layer import LayerContext, LayerStack
 
@@ -22,6 +23,10 @@ class EdgeStackProps:
     """Naming, region, tags and state of the deployment."""
     alb_dns_name: str
     """DNS name of the ALB from the app layer (the origin)."""
+    service: ServiceIdentity
+    """ALB, target group and ECS dimensions from the app layer, for the dashboard."""
+    db_cluster_identifier: str
+    """Aurora cluster identifier (a literal, so no reference to the data layer), for the dashboard."""
     price_class: str = "PriceClass_100"
     """CloudFront price class. Default: PriceClass_100 (North America, Europe)."""
     log_expiration_days: int = 30
@@ -70,6 +75,17 @@ class EdgeStack(LayerStack):
                 log_bucket_ready=logs.ready,
                 price_class=props.price_class,
                 web_acl_id=web_acl_arn,
+            ),
+        )
+        RequestPathDashboard(
+            self,
+            "dashboard",
+            props=RequestPathDashboardProps(
+                naming=self.naming,
+                region=self.region,
+                distribution_id=distribution.distribution_id,
+                service=props.service,
+                db_cluster_identifier=props.db_cluster_identifier,
             ),
         )
         TerraformOutput(self, "cloudfront_url", value=distribution.url, description="Public URL of the API")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from shared.components.flow_logs import FlowLogs, FlowLogsProps
+from shared.components.monitoring import AlarmTopic
 from shared.components.network import Network, NetworkProps
 from shared.layer import LayerContext, LayerStack
 
@@ -23,10 +24,12 @@ class NetworkStackProps:
     """2 = NAT per AZ, 1 = single NAT (cheaper, one AZ's egress). Default: 2."""
     flow_log_retention_days: int = 30
     """Days flow logs are kept. Default: 30 days."""
+    alarm_email: str | None = None
+    """E-mail subscribed to the alarm topic; None subscribes nobody. Default: None."""
 
 
 class NetworkStack(LayerStack):
-    """Producer of the VPC, subnet ids and the API tasks' security group."""
+    """Producer of the VPC, subnet ids, the API tasks' security group and the alarm topic."""
 
     def __init__(self, scope: Construct, id: str, *, props: NetworkStackProps) -> None:
         super().__init__(scope, id, layer="network", context=props.context)
@@ -44,6 +47,9 @@ class NetworkStack(LayerStack):
                 naming=self.naming, vpc_id=network.vpc_id, retention_days=props.flow_log_retention_days
             ),
         )
+        # The alarm topic lives in the foundation layer that every other layer reads.
+        topic = AlarmTopic(self, "alarm-topic", naming=self.naming, email=props.alarm_email)
+        self.alarm_topic_arn: str = topic.arn
         self.vpc_id: str = network.vpc_id
         self.public_subnet_ids: list[str] = network.public_subnet_ids
         self.private_subnet_ids: list[str] = network.private_subnet_ids

@@ -22,6 +22,7 @@ VARIANT = {
     "ENVIRONMENT_SUFFIX": "prod",
     "NAT_GATEWAYS": "1",
     "WAF_ENABLED": "false",
+    "ALARM_EMAIL": "oncall@example.com",
 }
 
 

@@ -176,6 +176,8 @@ class AuroraPostgres(Construct):
         self.reader_endpoint: str = cluster.reader_endpoint
         self.port: int = POSTGRES_PORT
         self.database_name: str = props.database_name
-        self.cluster_identifier: str = cluster.cluster_identifier
+        # The literal identifier: alarms and the dashboard can name the cluster without
+        # a cross-stack reference (the edge layer does not read the data layer).
+        self.cluster_identifier: str = identifier
         self.security_group_id: str = security_group.id
         self.secret_arn: str = cluster.master_user_secret.get(0).secret_arn
