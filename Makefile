@@ -19,7 +19,7 @@ NPM_STAMP := node_modules/.installed
 SCAN_VENV  := .checkov-venv
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: help install synth test unit scan snapshots lint bench deploy destroy outputs preflight clean \
+.PHONY: help install synth test unit scan snapshots lint bench bootstrap deploy destroy outputs preflight clean \
         $(addprefix deploy-,$(LAYERS)) $(addprefix diff-,$(LAYERS)) $(addprefix destroy-,$(LAYERS))
 
 help: ## List the targets
@@ -51,8 +51,10 @@ test: unit scan ## Run the test suite and the security scan
 unit: install ## Run the pytest suite only (synthesizes the app once)
 	$(PYTHON) -m pytest
 
-scan: synth $(SCAN_STAMP) ## checkov over the four synthesized stacks, offline (skips justified in .checkov.yaml)
+scan: synth $(SCAN_STAMP) ## checkov over the synthesized stacks (four layers + bootstrap), offline; skips justified in .checkov.yaml
+	$(PYTHON) main.py --bootstrap
 	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml -d cdktf.out/stacks
+	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml -d cdktf.out.bootstrap/stacks
 
 snapshots: install ## Rewrite snapshots/ (and the eager-import digests) from the current code, then check them
 	CATALOG_EAGER_PROVIDER_IMPORT=1 $(PYTHON) -m pytest tests/test_snapshots.py --snapshot-update -q || true
@@ -68,6 +70,12 @@ bench: install ## Time synth (lazy vs eager provider import), the pytest run and
 
 preflight: install
 	@$(PYTHON) scripts/preflight.py
+
+bootstrap: preflight ## Create the remote-state bucket and lock table once per account and suffix; prints what to export
+	$(PYTHON) scripts/bootstrap.py check
+	$(PYTHON) main.py --bootstrap
+	$(CDKTF) deploy bootstrap --output cdktf.out.bootstrap --skip-synth --auto-approve
+	$(PYTHON) scripts/bootstrap.py exports
 
 deploy: preflight synth ## Deploy all layers in order: network, data, app, edge
 	@for layer in $(LAYERS); do $(CDKTF) deploy $$layer $(DEPLOY_FLAGS); done
@@ -88,4 +96,4 @@ outputs: preflight synth ## Print the outputs (URL, ALB DNS, DB endpoint, cluste
 	@for layer in data app edge; do echo "# $$layer"; terraform -chdir=cdktf.out/stacks/$$layer output; done
 
 clean: ## Remove cdktf.out/ and caches (not .state/)
-	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache .bench
+	rm -rf cdktf.out cdktf.out.bootstrap .pytest_cache .mypy_cache .ruff_cache .bench

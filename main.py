@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,14 +22,18 @@ from typing import TYPE_CHECKING
 from shared.config import PROJECT, Config, ConfigError, load_config
 
 if TYPE_CHECKING:
+    from cdktf import TerraformStack
     from constructs import Construct
 
+    from shared.layer import LayerContext
     from stacks.app_stack import AppStack
+    from stacks.bootstrap_stack import BootstrapStack
     from stacks.data_stack import DataStack
     from stacks.edge_stack import EdgeStack
     from stacks.network_stack import NetworkStack
 
 OUTDIR = "cdktf.out"
+BOOTSTRAP_OUTDIR = "cdktf.out.bootstrap"
 # R-14: on every resource through provider default_tags.
 BASE_TAGS: Mapping[str, str] = {"Environment": "production", "Project": PROJECT, "ManagedBy": "cdktf"}
 
@@ -44,26 +48,50 @@ class Layers:
     edge: EdgeStack
 
 
-def build(scope: Construct, config: Config) -> Layers:
-    """Create the four stacks in ``scope`` (an App) from a validated ``config``."""
-    from cdktf import Aspects
-
-    from shared.components.fargate_service import DatabaseConnection
-    from shared.config import aurora_versions
-    from shared.guardrails import Guardrails
+def _context(config: Config, *, local_state: bool = False) -> LayerContext:
+    from shared.config import StateConfig
     from shared.layer import LayerContext
     from shared.naming import Naming
+
+    return LayerContext(
+        naming=Naming(project=PROJECT, suffix=config.environment_suffix),
+        region=config.region,
+        tags={**BASE_TAGS, "EnvironmentSuffix": config.environment_suffix},
+        state=StateConfig() if local_state else config.state,
+    )
+
+
+def _add_guardrails(*stacks: TerraformStack) -> None:
+    # Every known apply-time failure (SPEC section 4) stops the synth instead. cdktf
+    # invokes aspects from each stack down, so the aspect goes on every stack.
+    from cdktf import Aspects
+
+    from shared.config import aurora_versions
+    from shared.guardrails import Guardrails
+
+    guardrails = Guardrails(aurora_versions=aurora_versions())
+    for stack in stacks:
+        Aspects.of(stack).add(guardrails)
+
+
+def build_bootstrap(scope: Construct, config: Config) -> BootstrapStack:
+    """Create the remote-state bootstrap stack (local state) in ``scope``."""
+    from stacks.bootstrap_stack import BootstrapStack, BootstrapStackProps
+
+    stack = BootstrapStack(scope, "bootstrap", props=BootstrapStackProps(context=_context(config, local_state=True)))
+    _add_guardrails(stack)
+    return stack
+
+
+def build(scope: Construct, config: Config) -> Layers:
+    """Create the four stacks in ``scope`` (an App) from a validated ``config``."""
+    from shared.components.fargate_service import DatabaseConnection
     from stacks.app_stack import AppStack, AppStackProps
     from stacks.data_stack import DataStack, DataStackProps
     from stacks.edge_stack import EdgeStack, EdgeStackProps
     from stacks.network_stack import NetworkStack, NetworkStackProps
 
-    context = LayerContext(
-        naming=Naming(project=PROJECT, suffix=config.environment_suffix),
-        region=config.region,
-        tags={**BASE_TAGS, "EnvironmentSuffix": config.environment_suffix},
-        state=config.state,
-    )
+    context = _context(config)
     network = NetworkStack(
         scope,
         "network",
@@ -113,20 +141,22 @@ def build(scope: Construct, config: Config) -> Layers:
             waf_enabled=config.waf_enabled,
         ),
     )
-    # Every known apply-time failure (SPEC section 4) stops the synth instead. cdktf
-    # invokes aspects from each stack down, so the aspect goes on every stack.
-    guardrails = Guardrails(aurora_versions=aurora_versions())
-    for stack in (network, data, app, edge):
-        Aspects.of(stack).add(guardrails)
+    _add_guardrails(network, data, app, edge)
     return Layers(network=network, data=data, app=app, edge=edge)
 
 
-def main(environ: Mapping[str, str]) -> int:
+def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
     """Validate configuration, then synthesize all stacks into ``cdktf.out/``.
 
-    With ``CATALOG_SYNTH_TIMINGS=<file>`` the seconds spent in each phase are written
-    there as JSON (used by ``make bench``).
+    ``--bootstrap`` synthesizes only the remote-state bootstrap stack, into
+    ``cdktf.out.bootstrap/``. With ``CATALOG_SYNTH_TIMINGS=<file>`` the seconds spent
+    in each phase are written there as JSON (used by ``make bench``).
     """
+    bootstrap = "--bootstrap" in argv
+    unknown = [arg for arg in argv if arg != "--bootstrap"]
+    if unknown:
+        print(f"usage error: unknown argument {unknown[0]!r}; allowed: --bootstrap", file=sys.stderr)
+        return 2
     clock = _Clock()
     try:
         config = load_config(environ)
@@ -149,11 +179,14 @@ def main(environ: Mapping[str, str]) -> int:
 
     # Synthesize next to the target and swap it in only when every stack passed its
     # guardrails, so a refused synth leaves the previous cdktf.out/ as it was.
-    outdir = Path(environ.get("CDKTF_OUTDIR", OUTDIR)).resolve()
+    outdir = Path(environ.get("CDKTF_OUTDIR", BOOTSTRAP_OUTDIR if bootstrap else OUTDIR)).resolve()
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     try:
         app = App(outdir=str(staging))
-        build(app, config)
+        if bootstrap:
+            build_bootstrap(app, config)
+        else:
+            build(app, config)
         clock.lap("build")
         app.synth()
     except Exception as error:  # noqa: BLE001 - report, clean up, exit non-zero
@@ -189,4 +222,4 @@ def _first_lines(error: Exception) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main(os.environ))
+    sys.exit(main(os.environ, sys.argv[1:]))

@@ -12,7 +12,7 @@ from shared import provider_loader
 # __init__ would load all ~2,200 submodules (~20 s) before the first test.
 provider_loader.enable(eager=os.environ.get(provider_loader.DISABLE_SWITCH) == "1")
 
-from tests.synth import Synthesis, synthesize  # noqa: E402 - after the loader on purpose
+from tests.synth import Json, Synthesis, synthesize, synthesize_bootstrap  # noqa: E402 - after the loader on purpose
 
 # Every non-default option at once, so one extra synthesis covers them all.
 VARIANT = {
@@ -36,3 +36,9 @@ def synth() -> Synthesis:
 def variant_synth() -> Synthesis:
     """The app with remote state in S3, the prod suffix, a single NAT gateway and no WAF."""
     return synthesize(VARIANT)
+
+
+@pytest.fixture(scope="session")
+def bootstrap_stack() -> Json:
+    """The bootstrap stack, with STATE_BUCKET set on purpose: it must stay on local state."""
+    return synthesize_bootstrap({"STATE_BUCKET": "acme-state", "STATE_LOCK_TABLE": "acme-lock"})

@@ -71,6 +71,19 @@ def synthesize(environ: Mapping[str, str]) -> Synthesis:
     return Synthesis(stacks={n: json.loads(t) for n, t in texts.items()}, texts=texts, manifest=manifest)
 
 
+def synthesize_bootstrap(environ: Mapping[str, str]) -> Json:
+    """The bootstrap stack's Terraform JSON for ``environ``."""
+    config = load_config(environ)
+    provider_loader.enable()
+    from cdktf import Testing
+
+    app = Testing.app()
+    main.build_bootstrap(app, config)
+    app.synth()
+    document: Json = json.loads((Path(app.outdir) / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
+    return document
+
+
 def canonical(document: Json) -> str:
     """Pretty-printed, key-sorted JSON: the snapshot format."""
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -10,7 +10,7 @@ import pytest
 from pytest_snapshot.plugin import Snapshot
 
 from shared import provider_loader
-from tests.synth import ROOT, STACKS, Synthesis, canonical
+from tests.synth import ROOT, STACKS, Json, Synthesis, canonical
 
 # SHA-256 of each stack's cdk.tf.json bytes as synthesized with the provider's own
 # eager import; `make snapshots` records them (it runs with the eager import).
@@ -23,6 +23,11 @@ def test_snapshot(synth: Synthesis, snapshot: Snapshot, stack: str) -> None:
     text = canonical(synth.stacks[stack])
     assert str(ROOT) not in text, "snapshots must not hold machine paths"
     snapshot.assert_match(text, f"{stack}.json")
+
+
+def test_snapshot_bootstrap(bootstrap_stack: Json, snapshot: Snapshot) -> None:
+    snapshot.snapshot_dir = ROOT / "snapshots"
+    snapshot.assert_match(canonical(bootstrap_stack), "bootstrap.json")
 
 
 def test_lazy_import_synthesizes_the_same_bytes_as_the_eager_import(

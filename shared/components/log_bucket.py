@@ -19,14 +19,13 @@ from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
     S3BucketOwnershipControlsRule,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
 from constructs import Construct
 
+from shared.components.bucket_controls import (
+    block_public_access,
+    deny_insecure_transport,
+    encrypt_by_default,
+)
 from shared.components.policy import policy_document
 
 
@@ -64,33 +63,14 @@ class LogBucket(Construct):
     def __init__(self, scope: Construct, id: str, *, props: LogBucketProps) -> None:
         super().__init__(scope, id)
         bucket = S3Bucket(self, "bucket", bucket=props.bucket_name, force_destroy=True)
-        S3BucketPublicAccessBlock(
-            self,
-            "public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
+        block_public_access(self, bucket.id)
         ownership = S3BucketOwnershipControls(
             self,
             "ownership",
             bucket=bucket.id,
             rule=S3BucketOwnershipControlsRule(object_ownership=props.object_ownership),
         )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "encryption",
-            bucket=bucket.id,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-        )
+        encrypt_by_default(self, bucket.id)
         S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
@@ -109,16 +89,7 @@ class LogBucket(Construct):
                 )
             ],
         )
-        statements: list[Mapping[str, object]] = [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket.arn, f"{bucket.arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ]
+        statements: list[Mapping[str, object]] = [deny_insecure_transport(bucket.arn)]
         statements += [
             {
                 "Sid": f"AllowLogDelivery{index}",

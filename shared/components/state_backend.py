@@ -1,0 +1,96 @@
+"""Remote Terraform state: a versioned, private S3 bucket and a DynamoDB lock table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+)
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
+from constructs import Construct
+
+from shared.components.bucket_controls import (
+    block_public_access,
+    deny_insecure_transport,
+    encrypt_by_default,
+)
+from shared.components.policy import policy_document
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateBackendProps:
+    """Inputs of a ``StateBackend``."""
+
+    bucket_name: str
+    """Globally unique name of the state bucket."""
+    lock_table_name: str
+    """Name of the DynamoDB lock table."""
+    noncurrent_version_days: int = 90
+    """Days old state versions are kept for recovery. Default: 90 days."""
+
+
+class StateBackend(Construct):
+    """What the S3 backend of the four layers needs (R-18).
+
+    Unlike the log buckets, the state bucket is *not* force_destroy: destroying the
+    bootstrap while state is in it fails instead of deleting every layer's state.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, props: StateBackendProps) -> None:
+        super().__init__(scope, id)
+        bucket = S3Bucket(self, "bucket", bucket=props.bucket_name, force_destroy=False)
+        S3BucketVersioningA(
+            self,
+            "versioning",
+            bucket=bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        block_public_access(self, bucket.id)
+        encrypt_by_default(self, bucket.id, kms=True)
+        S3BucketLifecycleConfiguration(
+            self,
+            "lifecycle",
+            bucket=bucket.id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-old-state-versions",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=props.noncurrent_version_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)
+                    ],
+                )
+            ],
+        )
+        S3BucketPolicy(self, "policy", bucket=bucket.id, policy=policy_document([deny_insecure_transport(bucket.arn)]))
+        table = DynamodbTable(
+            self,
+            "lock-table",
+            name=props.lock_table_name,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="LockID",
+            attribute=[DynamodbTableAttribute(name="LockID", type="S")],
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            deletion_protection_enabled=False,
+        )
+        self.bucket_name: str = bucket.bucket
+        self.lock_table_name: str = table.name
