@@ -137,3 +137,7 @@ def test_log_buckets_abort_incomplete_uploads(synth: Synthesis) -> None:
     for stack, bucket in _buckets(synth):
         rules = _for_bucket(synth, stack, "aws_s3_bucket_lifecycle_configuration", bucket)["rule"]
         assert all(r["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 1 for r in rules)  # type: ignore[attr-defined]
+
+
+def test_r20_edge_apply_does_not_wait_for_global_propagation(synth: Synthesis) -> None:
+    assert synth.one("edge", "aws_cloudfront_distribution")["wait_for_deployment"] is False

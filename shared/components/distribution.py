@@ -138,6 +138,10 @@ class ApiDistribution(Construct):
                 bucket=props.log_bucket_domain_name, prefix=props.log_prefix, include_cookies=False
             ),
             depends_on=list(props.log_bucket_ready),
+            # Terraform would otherwise wait until every edge location reports Deployed,
+            # which alone can take longer than the 15-minute budget of a layer;
+            # the distribution serves from the nearest locations within minutes.
+            wait_for_deployment=False,
         )
         self.domain_name: str = distribution.domain_name
         self.distribution_id: str = distribution.id
