@@ -19,7 +19,7 @@ NPM_STAMP := node_modules/.installed
 SCAN_VENV  := .checkov-venv
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: help install synth test unit scan snapshots lint bench bootstrap deploy destroy outputs preflight clean \
+.PHONY: help install synth test unit scan snapshots lint bench docs-check bootstrap deploy destroy outputs preflight clean \
         $(addprefix deploy-,$(LAYERS)) $(addprefix diff-,$(LAYERS)) $(addprefix destroy-,$(LAYERS))
 
 help: ## List the targets
@@ -64,6 +64,11 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+docs-check: install ## Render every mermaid diagram of the docs in headless Chromium (needs Debian's chromium)
+	@command -v chromium >/dev/null || { echo "docs-check: chromium is not installed (apt-get install chromium)"; exit 1; }
+	@test -f .docs-tools/node_modules/mermaid/dist/mermaid.min.js || npm install --prefix .docs-tools --no-audit --no-fund --loglevel=error mermaid@12.3.0
+	$(PYTHON) scripts/render_mermaid.py .docs-tools/node_modules/mermaid/dist/mermaid.min.js
 
 bench: install ## Time synth (lazy vs eager provider import), the pytest run and a config error; print ratios
 	$(PYTHON) scripts/bench.py
