@@ -7,14 +7,14 @@ on its own would show unresolved cross-stack tokens.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import main
 from shared import provider_loader
-from shared.config import load_config
+from shared.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("network", "data", "app", "edge")
@@ -56,16 +56,20 @@ class Synthesis:
                     yield stack, type_, name, body
 
 
-def synthesize(environ: Mapping[str, str]) -> Synthesis:
-    """Build and synthesize the app for ``environ`` with ``cdktf.Testing.app()``."""
+def _synthesized_outdir(environ: Mapping[str, str], build: Callable[[Any, Config], object]) -> Path:
     config = load_config(environ)
     provider_loader.enable()
     from cdktf import Testing
 
     app = Testing.app()
-    main.build(app, config)
+    build(app, config)
     app.synth()
-    outdir = Path(app.outdir)
+    return Path(app.outdir)
+
+
+def synthesize(environ: Mapping[str, str]) -> Synthesis:
+    """Build and synthesize the app for ``environ`` with ``cdktf.Testing.app()``."""
+    outdir = _synthesized_outdir(environ, main.build)
     manifest = json.loads((outdir / "manifest.json").read_text())
     texts = {name: (outdir / manifest["stacks"][name]["synthesizedStackPath"]).read_text() for name in STACKS}
     return Synthesis(stacks={n: json.loads(t) for n, t in texts.items()}, texts=texts, manifest=manifest)
@@ -73,14 +77,8 @@ def synthesize(environ: Mapping[str, str]) -> Synthesis:
 
 def synthesize_bootstrap(environ: Mapping[str, str]) -> Json:
     """The bootstrap stack's Terraform JSON for ``environ``."""
-    config = load_config(environ)
-    provider_loader.enable()
-    from cdktf import Testing
-
-    app = Testing.app()
-    main.build_bootstrap(app, config)
-    app.synth()
-    document: Json = json.loads((Path(app.outdir) / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
+    outdir = _synthesized_outdir(environ, main.build_bootstrap)
+    document: Json = json.loads((outdir / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
     return document
 
 

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
     S3BucketServerSideEncryptionConfigurationA,
@@ -41,6 +49,42 @@ def encrypt_by_default(scope: Construct, bucket_id: str, *, kms: bool = False) -
                     sse_algorithm="aws:kms" if kms else "AES256"
                 ),
                 bucket_key_enabled=True if kms else None,
+            )
+        ],
+    )
+
+
+def expire_objects(
+    scope: Construct,
+    bucket_id: str,
+    *,
+    rule_id: str,
+    current_days: int | None = None,
+    noncurrent_days: int | None = None,
+) -> None:
+    """One lifecycle rule over the whole bucket; incomplete uploads are always aborted after a day."""
+    S3BucketLifecycleConfiguration(
+        scope,
+        "lifecycle",
+        bucket=bucket_id,
+        rule=[
+            S3BucketLifecycleConfigurationRule(
+                id=rule_id,
+                status="Enabled",
+                # An explicit empty-prefix filter: an unscoped rule is a provider
+                # warning today and an error in a future provider (F-5).
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                expiration=(
+                    [S3BucketLifecycleConfigurationRuleExpiration(days=current_days)] if current_days else None
+                ),
+                noncurrent_version_expiration=(
+                    [S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=noncurrent_days)]
+                    if noncurrent_days
+                    else None
+                ),
+                abort_incomplete_multipart_upload=[
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)
+                ],
             )
         ],
     )

@@ -7,13 +7,6 @@ from dataclasses import dataclass
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
-    S3BucketLifecycleConfiguration,
-    S3BucketLifecycleConfigurationRule,
-    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-    S3BucketLifecycleConfigurationRuleExpiration,
-    S3BucketLifecycleConfigurationRuleFilter,
-)
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
     S3BucketOwnershipControls,
     S3BucketOwnershipControlsRule,
@@ -25,6 +18,7 @@ from shared.components.bucket_controls import (
     block_public_access,
     deny_insecure_transport,
     encrypt_by_default,
+    expire_objects,
 )
 from shared.components.policy import policy_document
 
@@ -71,24 +65,7 @@ class LogBucket(Construct):
             rule=S3BucketOwnershipControlsRule(object_ownership=props.object_ownership),
         )
         encrypt_by_default(self, bucket.id)
-        S3BucketLifecycleConfiguration(
-            self,
-            "lifecycle",
-            bucket=bucket.id,
-            rule=[
-                S3BucketLifecycleConfigurationRule(
-                    id="expire-logs",
-                    status="Enabled",
-                    # An explicit empty-prefix filter: an unscoped rule is a provider
-                    # warning today and an error in a future provider (F-5).
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.expiration_days)],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)
-                    ],
-                )
-            ],
-        )
+        expire_objects(self, bucket.id, rule_id="expire-logs", current_days=props.expiration_days)
         statements: list[Mapping[str, object]] = [deny_insecure_transport(bucket.arn)]
         statements += [
             {

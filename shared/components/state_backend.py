@@ -11,13 +11,6 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTableServerSideEncryption,
 )
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
-    S3BucketLifecycleConfiguration,
-    S3BucketLifecycleConfigurationRule,
-    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-    S3BucketLifecycleConfigurationRuleFilter,
-    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
-)
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
@@ -26,6 +19,7 @@ from shared.components.bucket_controls import (
     block_public_access,
     deny_insecure_transport,
     encrypt_by_default,
+    expire_objects,
 )
 from shared.components.policy import policy_document
 
@@ -60,25 +54,8 @@ class StateBackend(Construct):
         )
         block_public_access(self, bucket.id)
         encrypt_by_default(self, bucket.id, kms=True)
-        S3BucketLifecycleConfiguration(
-            self,
-            "lifecycle",
-            bucket=bucket.id,
-            rule=[
-                S3BucketLifecycleConfigurationRule(
-                    id="expire-old-state-versions",
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    noncurrent_version_expiration=[
-                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=props.noncurrent_version_days
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)
-                    ],
-                )
-            ],
+        expire_objects(
+            self, bucket.id, rule_id="expire-old-state-versions", noncurrent_days=props.noncurrent_version_days
         )
         S3BucketPolicy(self, "policy", bucket=bucket.id, policy=policy_document([deny_insecure_transport(bucket.arn)]))
         table = DynamodbTable(
