@@ -98,7 +98,7 @@ $(addprefix destroy-,$(LAYERS)): destroy-%: preflight synth ## Destroy one layer
 	$(CDKTF) destroy $* $(DEPLOY_FLAGS)
 
 outputs: preflight synth ## Print the outputs (URL, ALB DNS, DB endpoint, cluster) of deployed layers
-	@for layer in data app edge; do echo "# $$layer"; terraform -chdir=cdktf.out/stacks/$$layer output; done
+	@for layer in data app edge; do $(CDKTF) output $$layer --skip-synth; done
 
 clean: ## Remove cdktf.out/ and caches (not .state/)
 	rm -rf cdktf.out cdktf.out.bootstrap .pytest_cache .mypy_cache .ruff_cache .bench

@@ -193,12 +193,26 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         print(f"synth refused: {_first_lines(error)}", file=sys.stderr)
         return 1
+    _keep_terraform_working_files(outdir, staging)
     shutil.rmtree(outdir, ignore_errors=True)
     staging.rename(outdir)
     clock.lap("synth")
     if timings := environ.get("CATALOG_SYNTH_TIMINGS"):
         Path(timings).write_text(json.dumps(clock.laps))
     return 0
+
+
+def _keep_terraform_working_files(previous: Path, staging: Path) -> None:
+    """Carry each stack's .terraform/ and provider lock file into the new output.
+
+    Without this every synth would throw away the initialised providers and the
+    .terraform.lock.hcl that pins their checksums, and the next deploy would start over.
+    """
+    for stack in (staging / "stacks").iterdir() if (staging / "stacks").is_dir() else ():
+        for name in (".terraform", ".terraform.lock.hcl"):
+            source = previous / "stacks" / stack.name / name
+            if source.exists():
+                source.rename(stack / name)
 
 
 class _Clock:

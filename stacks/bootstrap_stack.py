@@ -21,7 +21,7 @@ class BootstrapStackProps:
     """Inputs of the bootstrap stack."""
 
     context: LayerContext
-    """Naming, region and tags; its state must be local."""
+    """Naming, region and tags; its state must be local (it creates the state bucket)."""
     noncurrent_version_days: int = 90
     """Days old state versions are kept. Default: 90 days."""
 
@@ -30,8 +30,6 @@ class BootstrapStack(LayerStack):
     """Producer of STATE_BUCKET, STATE_BUCKET_REGION and STATE_LOCK_TABLE."""
 
     def __init__(self, scope: Construct, id: str, *, props: BootstrapStackProps) -> None:
-        if props.context.state.bucket is not None:
-            raise ValueError("the bootstrap stack keeps local state: it creates the state bucket")
         super().__init__(scope, id, layer="bootstrap", context=props.context)
         account = DataAwsCallerIdentity(self, "account")
         backend = StateBackend(
