@@ -231,7 +231,8 @@ class _Clock:
 def _first_lines(error: Exception) -> str:
     """The guardrail messages of a failed validation, without the JavaScript stack."""
     lines = [line.strip() for line in str(error).splitlines()]
-    kept = [line for line in lines if line and not line.startswith("at ")]
+    # cdktf's hint to skip validations is dropped on purpose: the guardrails are the point.
+    kept = [line for line in lines if line and not line.startswith(("at ", "If you wish to ignore"))]
     return "\n".join(kept) or type(error).__name__
 
 

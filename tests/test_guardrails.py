@@ -234,5 +234,6 @@ def test_broken_app_makes_synth_fail_and_keeps_earlier_output(
     assert error.startswith("synth refused: Error: Validation failed with the following errors:")
     assert "[data] [F-2] aws_rds_cluster data/aurora/cluster: engine_version '16.4' is not offered" in error
     assert "Traceback" not in error
+    assert "skipValidation" not in error, "no advice to switch the guardrails off"
     assert earlier.read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"], "no staging folder left behind"
