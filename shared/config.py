@@ -21,9 +21,10 @@ DEFAULT_REGION = "eu-north-1"
 # /health, so it could never pass the target group health check.
 DEFAULT_IMAGE = "docker.io/traefik/whoami:v1.10.3"
 DEFAULT_IMAGE_ENVIRONMENT: Mapping[str, str] = {"WHOAMI_PORT_NUMBER": "3000"}
-# Longest suffix for which every name stays within its AWS limit; the tightest is
-# the S3 log bucket name "catalog-api-alb-logs-<suffix>-<12-digit account>" (63).
-MAX_SUFFIX_LENGTH = 12
+# Longest suffix for which every name stays within its AWS limit (F-8). The tightest
+# is the ALB name "catalog-api-alb-<suffix>", at most 32 characters; tests synthesize
+# the app with a suffix of exactly this length and the guardrails check every name.
+MAX_SUFFIX_LENGTH = 16
 
 _VERSIONS_FILE = Path(__file__).parent / "data" / "aurora_postgresql_versions.json"
 _SUFFIX = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")

@@ -19,7 +19,8 @@ VARIANT = {
     "STATE_BUCKET": "acme-catalog-tfstate",
     "STATE_BUCKET_REGION": "eu-west-1",
     "STATE_LOCK_TABLE": "acme-catalog-tflock",
-    "ENVIRONMENT_SUFFIX": "prod",
+    # The longest suffix allowed (16): every name must still pass the F-8 guardrail.
+    "ENVIRONMENT_SUFFIX": "prod-eu-canary-1",
     "NAT_GATEWAYS": "1",
     "WAF_ENABLED": "false",
     "ALARM_EMAIL": "oncall@example.com",
@@ -34,7 +35,7 @@ def synth() -> Synthesis:
 
 @pytest.fixture(scope="session")
 def variant_synth() -> Synthesis:
-    """The app with remote state in S3, the prod suffix, a single NAT gateway and no WAF."""
+    """The app with remote state in S3, the longest suffix, a single NAT gateway, no WAF and an alarm e-mail."""
     return synthesize(VARIANT)
 
 

@@ -45,8 +45,9 @@ def test_r15_every_resource_name_has_the_environment_suffix(synth: Synthesis) ->
 
 def test_r15_suffix_follows_configuration(variant_synth: Synthesis) -> None:
     alb = variant_synth.one("app", "aws_lb")
-    assert alb["name"] == "catalog-api-alb-prod"
-    assert variant_synth.one("data", "aws_rds_cluster")["cluster_identifier"] == "catalog-api-aurora-prod"
+    assert alb["name"] == "catalog-api-alb-prod-eu-canary-1"
+    assert len(alb["name"]) == 32, "the longest allowed suffix fills the ALB name exactly (F-8)"
+    assert variant_synth.one("data", "aws_rds_cluster")["cluster_identifier"] == "catalog-api-aurora-prod-eu-canary-1"
 
 
 def test_r16_everything_destroyable(synth: Synthesis) -> None:
@@ -95,7 +96,7 @@ def test_r18_s3_state_encrypted_locked_key_per_stack(variant_synth: Synthesis) -
         s3 = backend["s3"]
         assert s3 == {
             "bucket": "acme-catalog-tfstate",
-            "key": f"prod/{stack}.tfstate",
+            "key": f"prod-eu-canary-1/{stack}.tfstate",
             "region": "eu-west-1",
             "encrypt": True,
             "dynamodb_table": "acme-catalog-tflock",
@@ -110,7 +111,7 @@ def test_r18_remote_state_reads_use_the_producer_backend(variant_synth: Synthesi
         for producer in producers:
             ref = remote[f"cross-stack-reference-input-{producer}"]
             assert ref["backend"] == "s3"
-            assert ref["config"]["key"] == f"prod/{producer}.tfstate"
+            assert ref["config"]["key"] == f"prod-eu-canary-1/{producer}.tfstate"
             assert ref["config"]["bucket"] == "acme-catalog-tfstate"
 
 
