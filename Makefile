@@ -7,6 +7,8 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 # Node 22 and the pinned cdktf CLI from node_modules come first, then the virtualenv.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# No version-check call to HashiCorp's checkpoint service from the cdktf CLI or Terraform.
+export CHECKPOINT_DISABLE := 1
 
 LAYERS         := network data app edge
 REVERSE_LAYERS := edge app data network
