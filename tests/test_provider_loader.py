@@ -83,7 +83,8 @@ def test_main_honours_the_eager_switch(tmp_path: Path, monkeypatch: pytest.Monke
         return real_enable(eager=eager, package=package)
 
     monkeypatch.setattr(provider_loader, "enable", recording_enable)
-    outdir = tmp_path / "out"
-    assert main.main({provider_loader.DISABLE_SWITCH: "1", "CDKTF_OUTDIR": str(outdir)}) == 0
-    assert calls == [True]
-    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["app", "data", "edge", "network"]
+    # The stacks are not needed to see which import main() asks for; an empty app synthesizes at once.
+    monkeypatch.setattr(main, "build", lambda app, config: None)
+    assert main.main({provider_loader.DISABLE_SWITCH: "1", "CDKTF_OUTDIR": str(tmp_path / "out")}) == 0
+    assert main.main({"CDKTF_OUTDIR": str(tmp_path / "out")}) == 0
+    assert calls == [True, False]
