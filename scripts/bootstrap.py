@@ -23,9 +23,9 @@ from shared.config import ConfigError, StateConfig, load_config  # noqa: E402 - 
 VARIABLES = ("STATE_BUCKET", "STATE_BUCKET_REGION", "STATE_LOCK_TABLE")
 
 
-def state_file(suffix: str, root: Path = ROOT) -> Path:
+def state_file(suffix: str) -> Path:
     """Where the bootstrap stack's local state lives for ``suffix``."""
-    return root / StateConfig().local_dir / suffix / "bootstrap.tfstate"
+    return ROOT / StateConfig().local_dir / suffix / "bootstrap.tfstate"
 
 
 def deployed_outputs(path: Path) -> Mapping[str, str] | None:

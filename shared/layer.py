@@ -36,7 +36,6 @@ class LayerStack(TerraformStack):
 
     def __init__(self, scope: Construct, id: str, *, layer: str, context: LayerContext) -> None:
         super().__init__(scope, id)
-        self.layer = layer
         self.naming = context.naming
         self.region = context.region
         self._default_tags = [AwsProviderDefaultTags(tags={**context.tags, "Layer": layer})]

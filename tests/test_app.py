@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.synth import Synthesis
@@ -178,3 +179,47 @@ def test_default_image_answers_health_on_3000(synth: Synthesis) -> None:
     environment = {e["name"]: e["value"] for e in container["environment"]}
     assert "traefik/whoami" in container["image"]
     assert environment["WHOAMI_PORT_NUMBER"] == "3000"
+
+
+def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
+    """The resilience option of R-04, synthesized through the real construct and guardrails."""
+    import cdktf
+    from cdktf import Aspects, TerraformStack
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+
+    from shared.components.fargate_service import DatabaseConnection, FargateService, FargateServiceProps
+    from shared.config import aurora_versions
+    from shared.guardrails import Guardrails
+    from shared.naming import Naming
+
+    app = cdktf.Testing.app()
+    stack = TerraformStack(app, "on-demand")
+    AwsProvider(stack, "aws", region="eu-north-1")
+    cdktf.LocalBackend(stack, path="state.tfstate")
+    FargateService(
+        stack,
+        "api",
+        props=FargateServiceProps(
+            naming=Naming(project="catalog-api", suffix="dev"),
+            region="eu-north-1",
+            subnet_ids=["subnet-a", "subnet-b"],
+            security_group_id="sg-app",
+            target_group_arn="arn:tg",
+            load_balancer_ready=SnsTopic(stack, "stand-in-for-the-listener"),
+            database=DatabaseConnection(
+                host="db", port=5432, name="catalog", secret_arn="arn:secret", security_group_id="sg-db"
+            ),
+            image="example/api:1",
+            on_demand_base=1,
+        ),
+    )
+    Aspects.of(stack).add(Guardrails(aurora_versions=aurora_versions()))
+    app.synth()
+    document = json.loads((Path(app.outdir) / "stacks" / "on-demand" / "cdk.tf.json").read_text())
+    (service,) = document["resource"]["aws_ecs_service"].values()
+    assert "launch_type" not in service
+    assert service["capacity_provider_strategy"] == [
+        {"base": 1, "capacity_provider": "FARGATE", "weight": 0},
+        {"capacity_provider": "FARGATE_SPOT", "weight": 1},
+    ]

@@ -60,7 +60,6 @@ def test_check_refuses_when_already_bootstrapped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bootstrap, "ROOT", tmp_path)
-    monkeypatch.setattr(bootstrap, "state_file", lambda suffix: tmp_path / ".state" / suffix / "bootstrap.tfstate")
     assert bootstrap.main(["check"], {}) == 0, "nothing deployed yet: go ahead"
     path = tmp_path / ".state" / "dev" / "bootstrap.tfstate"
     path.parent.mkdir(parents=True)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 
-from shared.components.distribution import ALL_VIEWER_EXCEPT_HOST_HEADER, CACHING_DISABLED
 from tests.synth import Synthesis
+
+# AWS managed policy IDs (../shared/SPEC.md section 5).
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def test_r10_managed_cache_policy_without_forwarded_values(synth: Synthesis) -> None:
     behavior = synth.one("edge", "aws_cloudfront_distribution")["default_cache_behavior"]
-    assert behavior["cache_policy_id"] == CACHING_DISABLED == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert behavior["cache_policy_id"] == CACHING_DISABLED
     assert "forwarded_values" not in behavior, "cache_policy_id with forwarded_values fails (F-3)"
 
 
 def test_r10_origin_request_policy_forwards_query_and_headers(synth: Synthesis) -> None:
     behavior = synth.one("edge", "aws_cloudfront_distribution")["default_cache_behavior"]
     assert behavior["origin_request_policy_id"] == ALL_VIEWER_EXCEPT_HOST_HEADER
-    assert ALL_VIEWER_EXCEPT_HOST_HEADER == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def test_r10_https_redirect_and_all_methods(synth: Synthesis) -> None:

@@ -134,3 +134,10 @@ def test_producers_export_what_consumers_read(synth: Synthesis) -> None:
         text = synth.texts[stack]
         for producer, output in re.findall(r"cross-stack-reference-input-(\w+)\.outputs\.([\w-]+)", text):
             assert output in synth.stacks[producer]["output"], f"{stack} reads {producer}.{output}, not exported"
+
+
+def test_r12_every_log_group_has_a_retention(synth: Synthesis) -> None:
+    groups = [(stack, body) for stack, type_, _, body in synth.all_resources() if type_ == "aws_cloudwatch_log_group"]
+    assert len(groups) == 4, "flow logs, postgresql export, container logs, WAF logs"
+    for stack, group in groups:
+        assert group["retention_in_days"] == 30, f"{stack}: {group['name']}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
@@ -40,10 +40,10 @@ class AlarmSpec:
     """Value compared with the statistic."""
     comparison: str = "GreaterThanOrEqualToThreshold"
     """CloudWatch comparison operator. Default: GreaterThanOrEqualToThreshold."""
-    statistic: str | None = "Average"
-    """Statistic (None when extended_statistic is set). Default: Average."""
+    statistic: str = "Average"
+    """Statistic; ignored when extended_statistic is set. Default: Average."""
     extended_statistic: str | None = None
-    """Percentile such as p99. Default: None."""
+    """Percentile such as p99, used instead of statistic. Default: None."""
     period_seconds: int = 300
     """Length of one evaluation period. Default: 300 s."""
     evaluation_periods: int = 2
@@ -168,7 +168,7 @@ class ServiceIdentity:
     """ECS cluster name."""
     service_name: str
     """ECS service name."""
-    min_tasks: int = field(default=2)
+    min_tasks: int = 2
     """Fewest tasks the service should run. Default: 2."""
 
 
@@ -189,7 +189,7 @@ def service_alarms(service: ServiceIdentity, thresholds: ServiceAlarmThresholds)
                   statistic="Maximum", period_seconds=60, evaluation_periods=3),
         AlarmSpec(key="p99-latency", description="p99 response time of the API high", namespace="AWS/ApplicationELB",
                   metric="TargetResponseTime", dimensions=target, threshold=thresholds.p99_latency_seconds,
-                  statistic=None, extended_statistic="p99"),
+                  extended_statistic="p99"),
         AlarmSpec(key="ecs-cpu", description="Service CPU high although autoscaling targets 70 %",
                   namespace="AWS/ECS", metric="CPUUtilization", dimensions=ecs, threshold=thresholds.cpu_percent),
         AlarmSpec(key="ecs-memory", description="Service memory high: risk of OOM kills", namespace="AWS/ECS",
