@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from constructs import Construct
 
 from shared.components.fargate_service import DatabaseConnection, FargateService, FargateServiceProps, Scaling
+from shared.components.iam import account_id
 from shared.components.load_balancer import LoadBalancer, LoadBalancerProps
 from shared.components.log_bucket import LogBucket, LogBucketProps, LogWriter
 from shared.components.monitoring import ServiceAlarmThresholds, ServiceIdentity, create_alarms, service_alarms
@@ -58,7 +58,6 @@ class AppStack(LayerStack):
 
     def __init__(self, scope: Construct, id: str, *, props: AppStackProps) -> None:
         super().__init__(scope, id, layer="app", context=props.context)
-        account = DataAwsCallerIdentity(self, "account")
         elb_account = DataAwsElbServiceAccount(self, "elb-account")
         # The ALB log bucket lives in this layer: putting it in the edge layer would
         # make App depend on Edge while Edge reads the ALB (a cycle, F-9).
@@ -66,7 +65,7 @@ class AppStack(LayerStack):
             self,
             "alb-logs",
             props=LogBucketProps(
-                bucket_name=f"{self.naming.name('alb-logs')}-{account.account_id}",
+                bucket_name=f"{self.naming.name('alb-logs')}-{account_id(self)}",
                 expiration_days=props.log_retention_days,
                 writers=[LogWriter(principal={"AWS": elb_account.arn}, prefix=ALB_LOG_PREFIX)],
             ),

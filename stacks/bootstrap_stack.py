@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
+from shared.components.iam import account_id
 from shared.components.state_backend import StateBackend, StateBackendProps
 from shared.layer import LayerContext, LayerStack
 
@@ -31,12 +31,11 @@ class BootstrapStack(LayerStack):
 
     def __init__(self, scope: Construct, id: str, *, props: BootstrapStackProps) -> None:
         super().__init__(scope, id, layer="bootstrap", context=props.context)
-        account = DataAwsCallerIdentity(self, "account")
         backend = StateBackend(
             self,
             "state",
             props=StateBackendProps(
-                bucket_name=f"{self.naming.name('tfstate')}-{account.account_id}",
+                bucket_name=f"{self.naming.name('tfstate')}-{account_id(self)}",
                 lock_table_name=self.naming.name("tflock"),
                 noncurrent_version_days=props.noncurrent_version_days,
             ),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
 from shared.components.distribution import ApiDistribution, ApiDistributionProps
+from shared.components.iam import account_id
 from shared.components.log_bucket import LogBucket, LogBucketProps
 from shared.components.monitoring import RequestPathDashboard, RequestPathDashboardProps, ServiceIdentity
 from shared.components.web_acl import CloudFrontWebAcl, CloudFrontWebAclProps
@@ -42,14 +42,13 @@ class EdgeStack(LayerStack):
 
     def __init__(self, scope: Construct, id: str, *, props: EdgeStackProps) -> None:
         super().__init__(scope, id, layer="edge", context=props.context)
-        account = DataAwsCallerIdentity(self, "account")
         # CloudFront standard logging writes through a bucket ACL grant, so ACLs
         # must be enabled (BucketOwnerPreferred); public access stays blocked.
         logs = LogBucket(
             self,
             "cdn-logs",
             props=LogBucketProps(
-                bucket_name=f"{self.naming.name('cdn-logs')}-{account.account_id}",
+                bucket_name=f"{self.naming.name('cdn-logs')}-{account_id(self)}",
                 expiration_days=props.log_expiration_days,
                 object_ownership="BucketOwnerPreferred",
             ),

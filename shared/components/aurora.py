@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster
 from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
@@ -19,8 +18,7 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from shared.components.log_group import LogGroup, LogGroupProps
-from shared.components.policy import service_trust
+from shared.components.iam import service_role
 from shared.naming import Naming
 
 POSTGRES_PORT = 5432
@@ -108,12 +106,8 @@ class AuroraPostgres(Construct):
                 RdsClusterParameterGroupParameter(name="log_min_duration_statement", value=str(props.slow_query_ms)),
             ],
         )
-        account = DataAwsCallerIdentity(self, "account")
-        monitoring_role = IamRole(
-            self,
-            "monitoring-role",
-            name=naming.name("rds-monitoring"),
-            assume_role_policy=service_trust("monitoring.rds.amazonaws.com", source_account=account.account_id),
+        monitoring_role = service_role(
+            self, "monitoring-role", name=naming.name("rds-monitoring"), service="monitoring.rds.amazonaws.com"
         )
         IamRolePolicyAttachment(
             self,
@@ -122,12 +116,11 @@ class AuroraPostgres(Construct):
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
         )
         # Created here rather than by RDS so that it has a retention and is destroyed with the stack.
-        log_group = LogGroup(
+        log_group = CloudwatchLogGroup(
             self,
             "postgresql-logs",
-            props=LogGroupProps(
-                name=f"/aws/rds/cluster/{identifier}/postgresql", retention_days=props.log_retention_days
-            ),
+            name=f"/aws/rds/cluster/{identifier}/postgresql",
+            retention_in_days=props.log_retention_days,
         )
         cluster = RdsCluster(
             self,
@@ -151,7 +144,7 @@ class AuroraPostgres(Construct):
             iam_database_authentication_enabled=True,
             deletion_protection=False,
             skip_final_snapshot=True,
-            depends_on=[log_group.resource],
+            depends_on=[log_group],
         )
         for index in range(props.instance_count):
             RdsClusterInstance(

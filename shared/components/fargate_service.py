@@ -13,7 +13,7 @@ from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
 )
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
 from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import (
     EcsClusterCapacityProviders,
@@ -28,13 +28,12 @@ from cdktf_cdktf_provider_aws.ecs_service import (
     EcsServiceNetworkConfiguration,
 )
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
-from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from shared.components.log_group import LogGroup, LogGroupProps
-from shared.components.policy import policy_document, service_trust
+from shared.components.iam import account_id, service_role
+from shared.components.policy import policy_document
 from shared.naming import Naming
 
 SPOT = "FARGATE_SPOT"
@@ -129,10 +128,8 @@ class FargateService(Construct):
         if props.stop_timeout_seconds > 120:
             raise ValueError("stop_timeout_seconds must be at most 120 (Fargate limit, Spot notice)")
         naming = props.naming
-        account = DataAwsCallerIdentity(self, "account")
-        logs = LogGroup(
-            self, "logs", props=LogGroupProps(name=naming.path("ecs"), retention_days=props.log_retention_days)
-        )
+        account = account_id(self)
+        logs = CloudwatchLogGroup(self, "logs", name=naming.path("ecs"), retention_in_days=props.log_retention_days)
 
         cluster = EcsCluster(
             self,
@@ -150,11 +147,8 @@ class FargateService(Construct):
             ],
         )
 
-        execution_role = IamRole(
-            self,
-            "execution-role",
-            name=naming.name("ecs-exec"),
-            assume_role_policy=service_trust("ecs-tasks.amazonaws.com", source_account=account.account_id),
+        execution_role = service_role(
+            self, "execution-role", name=naming.name("ecs-exec"), service="ecs-tasks.amazonaws.com"
         )
         # Written out instead of AmazonECSTaskExecutionRolePolicy so the role can
         # write only its own log group and read only the DB secret.
@@ -174,7 +168,7 @@ class FargateService(Construct):
                             "ecr:BatchGetImage",
                             "ecr:GetDownloadUrlForLayer",
                         ],
-                        "Resource": f"arn:aws:ecr:{props.region}:{account.account_id}:repository/*",
+                        "Resource": f"arn:aws:ecr:{props.region}:{account}:repository/*",
                     },
                     {
                         "Sid": "Logs",
@@ -191,12 +185,7 @@ class FargateService(Construct):
                 ]
             ),
         )
-        task_role = IamRole(
-            self,
-            "task-role",
-            name=naming.name("ecs-task"),
-            assume_role_policy=service_trust("ecs-tasks.amazonaws.com", source_account=account.account_id),
-        )
+        task_role = service_role(self, "task-role", name=naming.name("ecs-task"), service="ecs-tasks.amazonaws.com")
 
         database = props.database
         environment = {

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
-from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
-from shared.components.log_group import LogGroup, LogGroupProps
-from shared.components.policy import policy_document, service_trust
+from shared.components.iam import service_role
+from shared.components.policy import policy_document
 from shared.naming import Naming
 
 
@@ -35,16 +34,10 @@ class FlowLogs(Construct):
     def __init__(self, scope: Construct, id: str, *, props: FlowLogsProps) -> None:
         super().__init__(scope, id)
         naming = props.naming
-        account = DataAwsCallerIdentity(self, "account")
-        group = LogGroup(
-            self, "logs", props=LogGroupProps(name=naming.path("vpc-flow-logs"), retention_days=props.retention_days)
+        group = CloudwatchLogGroup(
+            self, "logs", name=naming.path("vpc-flow-logs"), retention_in_days=props.retention_days
         )
-        role = IamRole(
-            self,
-            "role",
-            name=naming.name("flow-logs"),
-            assume_role_policy=service_trust("vpc-flow-logs.amazonaws.com", source_account=account.account_id),
-        )
+        role = service_role(self, "role", name=naming.name("flow-logs"), service="vpc-flow-logs.amazonaws.com")
         IamRolePolicy(
             self,
             "write-logs",

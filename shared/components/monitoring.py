@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from shared.components.iam import account_id
 from shared.components.policy import policy_document
 from shared.naming import Naming
 
@@ -57,7 +57,6 @@ class AlarmTopic(Construct):
 
     def __init__(self, scope: Construct, id: str, *, naming: Naming, email: str | None) -> None:
         super().__init__(scope, id)
-        account = DataAwsCallerIdentity(self, "account")
         # No KMS key: the AWS-managed SNS key does not let CloudWatch publish, and the
         # notifications carry alarm names and metrics only.
         topic = SnsTopic(self, "topic", name=naming.name("alarms"))
@@ -73,7 +72,7 @@ class AlarmTopic(Construct):
                         "Principal": {"Service": "cloudwatch.amazonaws.com"},
                         "Action": "sns:Publish",
                         "Resource": topic.arn,
-                        "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id}},
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id(self)}},
                     }
                 ]
             ),
