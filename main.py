@@ -125,8 +125,7 @@ def build(scope: Construct, config: Config) -> Layers:
                 secret_arn=data.db_secret_arn,
                 security_group_id=data.db_security_group_id,
             ),
-            image=config.container_image,
-            environment=config.container_environment,
+            image=config.container_image or "public.ecr.aws/docker/library/nginx:1.27-alpine",
             alarm_topic_arn=network.alarm_topic_arn,
         ),
     )

@@ -16,11 +16,6 @@ from pathlib import Path
 PROJECT = "catalog-api"
 DEFAULT_SUFFIX = "dev"
 DEFAULT_REGION = "eu-north-1"
-# traefik/whoami answers 200 on GET /health and listens on WHOAMI_PORT_NUMBER
-# (https://github.com/traefik/whoami#flags). Stock nginx listens on 80 and has no
-# /health, so it could never pass the target group health check.
-DEFAULT_IMAGE = "docker.io/traefik/whoami:v1.10.3"
-DEFAULT_IMAGE_ENVIRONMENT: Mapping[str, str] = {"WHOAMI_PORT_NUMBER": "3000"}
 # Longest suffix for which every name stays within its AWS limit (F-8). The tightest
 # is the ALB name "catalog-api-alb-<suffix>", at most 32 characters; tests synthesize
 # the app with a suffix of exactly this length and the guardrails check every name.
@@ -47,7 +42,9 @@ class StateConfig:
     bucket_region: str = DEFAULT_REGION
     """Region of the state bucket. Default: the deployment region."""
     lock_table: str | None = None
-    """DynamoDB table for state locking; required with a bucket. Default: None."""
+    """DynamoDB table for state locking, for Terraform older than 1.10; None uses use_lockfile. Default: None."""
+    use_lockfile: bool = True
+    """S3-native state locking (Terraform >= 1.10) through a lock object next to the state. Default: True."""
     local_dir: str = ".state"
     """Folder, relative to the project root, for local state files. Default: .state."""
 
@@ -62,16 +59,28 @@ class Config:
     """AWS region of all stacks. Default: eu-north-1."""
     state: StateConfig = field(default_factory=StateConfig)
     """Terraform state location. Default: local files under .state/."""
-    container_image: str = DEFAULT_IMAGE
-    """Image of the API container; it must answer 200 on :3000/health. Default: traefik/whoami."""
-    container_environment: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMAGE_ENVIRONMENT))
-    """Extra plain environment variables for the container. Default: the default image's port setting."""
+    environment_name: str = DEFAULT_SUFFIX
+    """Name of the committed environment file (environments/<name>.toml) this came from. Default: dev."""
+    container_image: str | None = None
+    """The API image in the platform's private ECR (by digest); None runs the secret-less placeholder. Default: None."""
     nat_gateways: int = 2
     """NAT gateways: 2 (one per AZ, survives an AZ outage) or 1 (cheaper). Default: 2."""
     alarm_email: str | None = None
     """E-mail subscribed to the alarm topic; None subscribes nobody. Default: None."""
     waf_enabled: bool = True
     """Attach a WAF web ACL to CloudFront (WAF_ENABLED=true|false). Default: True."""
+    min_tasks: int = 2
+    """Fewest running API tasks (R-07). Default: 2."""
+    max_tasks: int = 10
+    """Most running API tasks (R-07). Default: 10."""
+    on_demand_base: int = 1
+    """API tasks kept on on-demand FARGATE under the Spot tasks (P-06), 0 to max_tasks. Default: 1."""
+    deletion_protection: bool = False
+    """Deletion protection on Aurora, the ALB and the image repository (P-07); off keeps R-16. Default: False."""
+    final_snapshot: bool = False
+    """Take a final Aurora snapshot on destroy (P-07). Default: False."""
+    github_repository: str | None = None
+    """GitHub "owner/name" allowed to deploy through OIDC (make bootstrap); None creates no deploy role. Default: None."""
 
 
 def aurora_versions() -> Mapping[str, tuple[str, ...]]:
@@ -190,8 +199,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
         environment_suffix=suffix,
         region=region,
         state=state,
-        container_image=_image(image) if image is not None else DEFAULT_IMAGE,
-        container_environment={} if image is not None else dict(DEFAULT_IMAGE_ENVIRONMENT),
+        container_image=_image(image) if image is not None else None,
         nat_gateways=_nat(nat) if nat is not None else 2,
         alarm_email=_email(email) if email is not None else None,
         waf_enabled=_flag(waf, "WAF_ENABLED") if waf is not None else True,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import DEFAULT_IMAGE, ConfigError, load_config
+from shared.config import ConfigError, load_config
 from tests.synth import ROOT, Synthesis
 
 REJECTED = {
@@ -52,7 +52,7 @@ def test_r19_defaults(synth: Synthesis) -> None:
     assert config.environment_suffix == "dev"
     assert config.region == "eu-north-1"
     assert config.state.bucket is None
-    assert config.container_image == DEFAULT_IMAGE
+    assert config.container_image is None, "no image configured: the secret-less placeholder"
     assert synth.stacks["network"]["provider"]["aws"][0]["region"] == "eu-north-1"
 
 
@@ -69,7 +69,6 @@ def test_r19_accepted_values() -> None:
     )
     assert (config.environment_suffix, config.region, config.nat_gateways) == ("pr-42", "eu-west-1", 1)
     assert config.state.bucket_region == "eu-west-1", "state bucket region defaults to the deployment region"
-    assert config.container_environment == {}, "the default image's settings do not leak into a custom image"
 
 
 @pytest.mark.parametrize("environ,variable", REJECTED.values(), ids=list(REJECTED))
