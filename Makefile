@@ -15,6 +15,18 @@ REVERSE_LAYERS := edge app data network
 CDKTF          := cdktf
 DEPLOY_FLAGS   := --skip-synth --auto-approve --ignore-missing-stack-dependencies
 
+# P-07: a destroy goal is refused while the Makefile is read, before anything is installed,
+# synthesized or planned, unless CONFIRM names the environment's suffix; $(error) keeps the
+# refusal to one line. (make 4.3's $(shell) does not see command-line variables: pass them.)
+DESTROY_GOALS := $(filter destroy $(addprefix destroy-,$(LAYERS)),$(MAKECMDGOALS))
+ifneq ($(DESTROY_GOALS),)
+  DESTROY_REFUSAL := $(shell $(if $(ENV),ENV='$(ENV)') $(if $(CONFIRM),CONFIRM='$(CONFIRM)') \
+    $(if $(wildcard $(PYTHON)),$(PYTHON),python3) scripts/confirm_destroy.py "make $(firstword $(DESTROY_GOALS))" 2>&1)
+  ifneq ($(DESTROY_REFUSAL),)
+    $(error $(DESTROY_REFUSAL))
+  endif
+endif
+
 PY_STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 # checkov pins libraries that conflict with cdktf's, so it lives in its own virtualenv.
@@ -93,10 +105,10 @@ $(addprefix deploy-,$(LAYERS)): deploy-%: preflight synth ## Deploy one layer (n
 $(addprefix diff-,$(LAYERS)): diff-%: preflight synth ## Show the plan of one layer
 	$(CDKTF) diff $* --skip-synth
 
-destroy: preflight synth ## Destroy all layers in reverse order: edge, app, data, network
+destroy: preflight synth ## Destroy all layers in reverse order; needs CONFIRM=<suffix>
 	@for layer in $(REVERSE_LAYERS); do $(CDKTF) destroy $$layer $(DEPLOY_FLAGS); done
 
-$(addprefix destroy-,$(LAYERS)): destroy-%: preflight synth ## Destroy one layer; its consumers must be destroyed first
+$(addprefix destroy-,$(LAYERS)): destroy-%: preflight synth ## Destroy one layer (consumers first); needs CONFIRM=<suffix>
 	$(CDKTF) destroy $* $(DEPLOY_FLAGS)
 
 outputs: preflight synth ## Print the outputs (URL, ALB DNS, DB endpoint, cluster) of deployed layers

@@ -66,10 +66,9 @@ def _add_guardrails(*stacks: TerraformStack) -> None:
     # invokes aspects from each stack down, so the aspect goes on every stack.
     from cdktf import Aspects
 
-    from shared.config import aurora_versions
     from shared.guardrails import Guardrails
 
-    guardrails = Guardrails(aurora_versions=aurora_versions())
+    guardrails = Guardrails()
     for stack in stacks:
         Aspects.of(stack).add(guardrails)
 
@@ -85,7 +84,7 @@ def build_bootstrap(scope: Construct, config: Config) -> BootstrapStack:
 
 def build(scope: Construct, config: Config) -> Layers:
     """Create the four stacks in ``scope`` (an App) from a validated ``config``."""
-    from shared.components.fargate_service import DatabaseConnection
+    from shared.components.fargate_service import DatabaseConnection, Scaling
     from stacks.app_stack import AppStack, AppStackProps
     from stacks.data_stack import DataStack, DataStackProps
     from stacks.edge_stack import EdgeStack, EdgeStackProps
@@ -107,6 +106,8 @@ def build(scope: Construct, config: Config) -> Layers:
             availability_zones=network.private_subnet_zones,
             app_security_group_id=network.app_security_group_id,
             alarm_topic_arn=network.alarm_topic_arn,
+            deletion_protection=config.deletion_protection,
+            final_snapshot=config.final_snapshot,
         ),
     )
     app = AppStack(
@@ -115,7 +116,6 @@ def build(scope: Construct, config: Config) -> Layers:
         props=AppStackProps(
             context=context,
             vpc_id=network.vpc_id,
-            public_subnet_ids=network.public_subnet_ids,
             private_subnet_ids=network.private_subnet_ids,
             app_security_group_id=network.app_security_group_id,
             database=DatabaseConnection(
@@ -125,8 +125,11 @@ def build(scope: Construct, config: Config) -> Layers:
                 secret_arn=data.db_secret_arn,
                 security_group_id=data.db_security_group_id,
             ),
-            image=config.container_image or "public.ecr.aws/docker/library/nginx:1.27-alpine",
+            image=config.container_image,
             alarm_topic_arn=network.alarm_topic_arn,
+            on_demand_base=config.on_demand_base,
+            scaling=Scaling(min_tasks=config.min_tasks, max_tasks=config.max_tasks),
+            deletion_protection=config.deletion_protection,
         ),
     )
     edge = EdgeStack(
@@ -135,6 +138,7 @@ def build(scope: Construct, config: Config) -> Layers:
         props=EdgeStackProps(
             context=context,
             alb_dns_name=app.alb_dns_name,
+            alb_arn=app.alb_arn,
             service=app.service_identity,
             db_cluster_identifier=data.db_cluster_identifier,
             waf_enabled=config.waf_enabled,

@@ -9,9 +9,11 @@ to write a stack that breaks one.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jsii
@@ -47,6 +49,7 @@ MANAGED_CACHE_POLICIES = frozenset(
         "b2884449-e4de-46a7-ac36-70bc7f1ddd6d",  # CachingOptimizedForUncompressedObjects
         "08627262-05a9-4f76-9ded-b50ca2e3a84f",  # Elemental-MediaPackage
         "83da9c7e-98b4-4e11-a168-04f0df8e2c65",  # UseOriginCacheControlHeaders
+        "4cc15a8a-d715-48a4-82b8-cc0b614638fe",  # UseOriginCacheControlHeaders-QueryStrings
     }
 )
 MANAGED_ORIGIN_REQUEST_POLICIES = frozenset(
@@ -137,20 +140,135 @@ def check_backend(doc: Json) -> list[str]:
     return errors
 
 
-def check_aurora_version(versions: Mapping[str, Sequence[str]]) -> Rule:
-    """F-2: the Aurora engine version is offered in the provider's region (allowlist in shared/data)."""
+@dataclass(frozen=True, kw_only=True)
+class AuroraFacts:
+    """What a literal Aurora PostgreSQL version must not be (shared/data/aurora_postgresql_facts.json)."""
+
+    minimum_major: int
+    not_offered_majors: Mapping[str, Sequence[str]]
+    withdrawn_minors: Sequence[str]
+
+
+_AURORA_FACTS = Path(__file__).parent / "data" / "aurora_postgresql_facts.json"
+
+
+def aurora_facts() -> AuroraFacts:
+    """The checked-in facts, each with its source in the file."""
+    data = json.loads(_AURORA_FACTS.read_text(encoding="utf-8"))
+    return AuroraFacts(
+        minimum_major=int(data["minimum_major"]),
+        not_offered_majors={region: tuple(majors) for region, majors in data["not_offered_majors"].items()},
+        withdrawn_minors=tuple(data["withdrawn_minors"]),
+    )
+
+
+def _instances_auto_upgrade(doc: Json) -> bool:
+    # auto_minor_version_upgrade defaults to true in the provider.
+    return any(
+        body.get("auto_minor_version_upgrade", True) is not False
+        for _, body in _resources(doc, "aws_rds_cluster_instance")
+    )
+
+
+def check_aurora_version(facts: AuroraFacts) -> Rule:
+    """F-2 and P-01: the engine version exists when applied and an AWS upgrade cannot break a later plan."""
 
     def rule(doc: Json) -> list[str]:
         providers = doc.get("provider", {}).get("aws", [{}])
         region = providers[0].get("region", "")
-        offered = versions.get(region, ())
-        return [
-            f'[F-2] {where}: engine_version {body.get("engine_version")!r} is not offered for aurora-postgresql in {region} (AWS: "Cannot find version {body.get("engine_version")} for aurora-postgresql"). Fix: one of {", ".join(offered) or "no version listed for this region"} (shared/data/aurora_postgresql_versions.json).'
-            for where, body in _resources(doc, "aws_rds_cluster")
-            if body.get("engine") == "aurora-postgresql" and body.get("engine_version") not in offered
-        ]
+        errors = []
+        for where, body in _resources(doc, "aws_rds_cluster"):
+            version = body.get("engine_version")
+            if body.get("engine") != "aurora-postgresql" or version is None or _is_reference(version):
+                continue
+            major = str(version).split(".")[0]
+            if major in facts.not_offered_majors.get(region, ()) or version in facts.withdrawn_minors:
+                errors.append(
+                    f'[F-2] {where}: engine_version {version!r} is not offered for aurora-postgresql in {region} (AWS: "Cannot find version {version} for aurora-postgresql"). Fix: resolve it at plan time with data aws_rds_engine_version (shared/components/aurora.py).'
+                )
+            elif not major.isdigit() or int(major) < facts.minimum_major:
+                errors.append(
+                    f"[F-2] {where}: engine_version {version!r} is below major {facts.minimum_major} (R-08). Fix: major {facts.minimum_major} or later."
+                )
+            ignored = body.get("lifecycle", {}).get("ignore_changes", [])
+            if _instances_auto_upgrade(doc) and "engine_version" not in ignored and ignored != "all":
+                errors.append(
+                    f'[P-01] {where}: engine_version {version!r} is pinned while AWS may upgrade the minor (auto_minor_version_upgrade); the next plan then tries a downgrade (AWS: "Cannot upgrade aurora-postgresql from …"). Fix: ignore_changes = [engine_version], or auto_minor_version_upgrade = false on every instance.'
+                )
+        return errors
 
     return rule
+
+
+def check_final_snapshot(doc: Json) -> list[str]:
+    """P-07: a cluster that keeps a final snapshot names it, or destroy fails after the layers before it are gone."""
+    return [
+        f'[P-07] {where}: skip_final_snapshot is false but final_snapshot_identifier is not set; destroy fails with "final_snapshot_identifier is required when skip_final_snapshot is false". Fix: name the snapshot or skip it.'
+        for where, body in _resources(doc, "aws_rds_cluster")
+        if body.get("skip_final_snapshot") is not True and not body.get("final_snapshot_identifier")
+    ]
+
+
+# Images that answer anything on a port and were never meant to hold a credential; several
+# echo the request or their environment (traefik/whoami: GET /?env=true), P-02.
+KNOWN_PLACEHOLDER_IMAGES = (
+    "traefik/whoami",
+    "containous/whoami",
+    "nginx",
+    "httpd",
+    "hashicorp/http-echo",
+    "kennethreitz/httpbin",
+    "mccutchen/go-httpbin",
+    "mendhak/http-https-echo",
+    "ealen/echo-server",
+    "jmalloc/echo-server",
+    "nginxdemos/hello",
+)
+_PRIVATE_ECR = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+_PUBLIC_ECR = "public.ecr.aws/"
+_CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET(?!_ARN)|TOKEN(?!_SECRET_ARN)|PRIVATE_KEY", re.IGNORECASE)
+
+
+def _repository_path(image: str) -> str:
+    """``traefik/whoami`` for ``docker.io/traefik/whoami:v1@sha256:…``; ``nginx`` for ``library/nginx``."""
+    path = image.split("@")[0]
+    first, _, rest = path.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        path = rest
+    path = path.rsplit(":", 1)[0] if ":" in path.rsplit("/", 1)[-1] else path
+    return path.removeprefix("library/").removeprefix("docker/library/")
+
+
+def check_container_images(doc: Json) -> list[str]:
+    """P-02 and P-03: images come through ECR; credentials reach only the platform's private ECR images."""
+    errors = []
+    for where, body in _resources(doc, "aws_ecs_task_definition"):
+        definitions = body.get("container_definitions", "[]")
+        containers = json.loads(definitions) if isinstance(definitions, str) else definitions
+        for container in containers:
+            name, image = container.get("name"), str(container.get("image", ""))
+            private = bool(_PRIVATE_ECR.match(image)) or image.startswith("${aws_ecr_repository.")
+            if not private and not image.startswith(_PUBLIC_ECR):
+                errors.append(
+                    f"[P-03] {where} container {name!r}: image {image!r} is not pulled through ECR; anonymous Docker Hub pulls are limited per IP and every task shares the NAT addresses, so scale-out fails with CannotPullContainerError (429). Fix: the platform's ECR repository (make image), ECR Public or a pull-through cache."
+                )
+            plain = [
+                e.get("name", "")
+                for e in container.get("environment", [])
+                if _CREDENTIAL_NAME.search(e.get("name", ""))
+            ]
+            if plain:
+                errors.append(
+                    f"[R-05] {where} container {name!r}: {', '.join(plain)} in plain environment. Fix: an ECS secrets entry read from Secrets Manager."
+                )
+            if not container.get("secrets") or private:
+                continue
+            known = _repository_path(image) in KNOWN_PLACEHOLDER_IMAGES
+            what = "a known third-party placeholder image" if known else "an image the project does not own"
+            errors.append(
+                f"[P-02] {where} container {name!r}: the secrets {', '.join(s.get('name', '') for s in container['secrets'])} would be handed to {image!r}, {what}; traefik/whoami, for one, prints its environment for GET /?env=true. Fix: build the API image into the platform's ECR repository (make image), or run the placeholder with no secrets."
+            )
+    return errors
 
 
 def check_cache_behaviors(doc: Json) -> list[str]:
@@ -239,16 +357,18 @@ def check_names(doc: Json) -> list[str]:
     return errors
 
 
-def rules(*, aurora_versions: Mapping[str, Sequence[str]]) -> list[Rule]:
-    """All guardrails, in SPEC order."""
+def rules(*, facts: AuroraFacts | None = None) -> list[Rule]:
+    """All guardrails, in SPEC order (F-… then P-…)."""
     return [
         check_backend,
-        check_aurora_version(aurora_versions),
+        check_aurora_version(facts or aurora_facts()),
         check_cache_behaviors,
         check_capacity_providers,
         check_lifecycle_rules,
         check_secret_recovery_window,
         check_names,
+        check_container_images,
+        check_final_snapshot,
     ]
 
 
@@ -271,8 +391,8 @@ class _StackValidation:
 class Guardrails:
     """Aspect adding the guardrail validation to every stack of the app."""
 
-    def __init__(self, *, aurora_versions: Mapping[str, Sequence[str]]) -> None:
-        self._rules = rules(aurora_versions=aurora_versions)
+    def __init__(self, *, facts: AuroraFacts | None = None) -> None:
+        self._rules = rules(facts=facts)
         self._seen: set[str] = set()
 
     def visit(self, node: IConstruct) -> None:

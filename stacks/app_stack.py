@@ -10,10 +10,19 @@ from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServ
 from constructs import Construct
 
 from shared.components.fargate_service import DatabaseConnection, FargateService, FargateServiceProps, Scaling
+from shared.components.generated_secret import GeneratedSecret, GeneratedSecretProps
 from shared.components.iam import account_id
+from shared.components.image_repository import ImageRepository, ImageRepositoryProps
 from shared.components.load_balancer import LoadBalancer, LoadBalancerProps
 from shared.components.log_bucket import LogBucket, LogBucketProps, LogWriter
-from shared.components.monitoring import ServiceAlarmThresholds, ServiceIdentity, create_alarms, service_alarms
+from shared.components.monitoring import (
+    AlarmSpec,
+    ServiceAlarmThresholds,
+    ServiceIdentity,
+    create_alarms,
+    service_alarms,
+)
+from shared.components.rotation_redeploy import RotationRedeploy, RotationRedeployProps
 from shared.layer import LayerContext, LayerStack
 
 ALB_LOG_PREFIX = "alb"
@@ -27,16 +36,14 @@ class AppStackProps:
     """Naming, region, tags and state of the deployment."""
     vpc_id: str
     """VPC id from the network layer."""
-    public_subnet_ids: Sequence[str]
-    """Public subnets for the ALB."""
     private_subnet_ids: Sequence[str]
-    """Private subnets for the tasks."""
+    """Private subnets for the internal ALB and the tasks."""
     app_security_group_id: str
     """Tasks' security group from the network layer."""
     database: DatabaseConnection
     """Connection details from the data layer."""
-    image: str
-    """Container image answering 200 on GET /health at port 3000."""
+    image: str | None
+    """API image in the platform's private ECR, by digest; None runs the credential-less placeholder (P-02)."""
     alarm_topic_arn: str
     """SNS topic the ALB and ECS alarms notify."""
     alarm_thresholds: ServiceAlarmThresholds = field(default_factory=ServiceAlarmThresholds)
@@ -45,8 +52,10 @@ class AppStackProps:
     """Extra plain environment variables for the container. Default: none."""
     container_port: int = 3000
     """Port the API listens on. Default: 3000."""
-    on_demand_base: int = 0
-    """Tasks kept on on-demand FARGATE under the Spot tasks. Default: 0."""
+    on_demand_base: int = 1
+    """Tasks kept on on-demand FARGATE under the Spot tasks (P-06), 0 to scaling.max_tasks. Default: 1."""
+    deletion_protection: bool = False
+    """ALB deletion protection, image repository kept on destroy, 7-day secret recovery (P-07). Default: False."""
     scaling: Scaling = field(default_factory=Scaling)
     """Autoscaling bounds and CPU target. Default: 2-10 tasks at 70 %."""
     log_retention_days: int = 30
@@ -70,18 +79,33 @@ class AppStack(LayerStack):
                 writers=[LogWriter(principal={"AWS": elb_account.arn}, prefix=ALB_LOG_PREFIX)],
             ),
         )
+        repository = ImageRepository(
+            self,
+            "images",
+            props=ImageRepositoryProps(name=self.naming.name("images"), force_delete=not props.deletion_protection),
+        )
+        admin_token = GeneratedSecret(
+            self,
+            "admin-token",
+            props=GeneratedSecretProps(
+                name=self.naming.name("admin-token"),
+                description="Bearer token of the catalog API's write endpoints",
+                recovery_window_days=7 if props.deletion_protection else 0,
+            ),
+        )
         balancer = LoadBalancer(
             self,
             "alb",
             props=LoadBalancerProps(
                 naming=self.naming,
                 vpc_id=props.vpc_id,
-                subnet_ids=props.public_subnet_ids,
+                subnet_ids=props.private_subnet_ids,
                 target_port=props.container_port,
                 target_security_group_id=props.app_security_group_id,
                 access_logs_bucket=logs.bucket_name,
                 access_logs_prefix=ALB_LOG_PREFIX,
                 access_logs_ready=logs.ready,
+                deletion_protection=props.deletion_protection,
             ),
         )
         service = FargateService(
@@ -96,6 +120,8 @@ class AppStack(LayerStack):
                 load_balancer_ready=balancer.listener,
                 database=props.database,
                 image=props.image,
+                repository_arn=repository.arn,
+                admin_token_secret_arn=admin_token.arn,
                 container_port=props.container_port,
                 environment=props.environment,
                 on_demand_base=props.on_demand_base,
@@ -110,13 +136,38 @@ class AppStack(LayerStack):
             service_name=service.service_name,
             min_tasks=props.scaling.min_tasks,
         )
+        redeploy = RotationRedeploy(
+            self,
+            "rotation-redeploy",
+            props=RotationRedeployProps(
+                naming=self.naming,
+                secret_arn=props.database.secret_arn,
+                cluster_arn=service.cluster_arn,
+                service_arn=service.service_arn,
+            ),
+        )
+        # A failed redeploy leaves tasks on the old password until they are replaced: page someone.
+        redeploy_failed = AlarmSpec(
+            key="rotation-redeploy-failed",
+            description="Tasks were not replaced after the DB secret rotated; run make deploy-app or force a new deployment",
+            namespace="AWS/States",
+            metric="ExecutionsFailed",
+            dimensions={"StateMachineArn": redeploy.state_machine_arn},
+            threshold=1,
+            statistic="Sum",
+            evaluation_periods=1,
+        )
         create_alarms(
             self,
             naming=self.naming,
             topic_arn=props.alarm_topic_arn,
-            specs=service_alarms(identity, props.alarm_thresholds),
+            specs=[*service_alarms(identity, props.alarm_thresholds), redeploy_failed],
         )
-        TerraformOutput(self, "alb_dns_name", value=balancer.dns_name, description="DNS name of the ALB")
+        TerraformOutput(self, "alb_dns_name", value=balancer.dns_name, description="DNS name of the internal ALB")
         TerraformOutput(self, "ecs_cluster_name", value=service.cluster_name, description="ECS cluster name")
+        TerraformOutput(
+            self, "image_repository_url", value=repository.url, description="Push the API image here (make image)"
+        )
         self.alb_dns_name: str = balancer.dns_name
+        self.alb_arn: str = balancer.arn
         self.service_identity: ServiceIdentity = identity

@@ -31,8 +31,12 @@ class DataStackProps:
     """SNS topic the Aurora alarms notify."""
     alarm_thresholds: DatabaseAlarmThresholds = field(default_factory=DatabaseAlarmThresholds)
     """When the Aurora alarms fire. Default: CPU 80 %, 256 MiB free, 300 connections, 1 s lag."""
-    engine_version: str = "16.4"
-    """aurora-postgresql version; must be in the region's allowlist. Default: 16.4."""
+    engine_major: str = "16"
+    """aurora-postgresql major; the minor is the newest the region offers at plan time (P-01). Default: 16."""
+    deletion_protection: bool = False
+    """Aurora deletion protection (P-07); off keeps the layer destroyable (R-16). Default: False."""
+    final_snapshot: bool = False
+    """Final Aurora snapshot on destroy (P-07). Default: False."""
     instance_class: str = "db.t3.medium"
     """DB instance class. Default: db.t3.medium."""
     instance_count: int = 2
@@ -53,7 +57,9 @@ class DataStack(LayerStack):
                 subnet_ids=props.private_subnet_ids,
                 availability_zones=props.availability_zones,
                 client_security_group_id=props.app_security_group_id,
-                engine_version=props.engine_version,
+                engine_major=props.engine_major,
+                deletion_protection=props.deletion_protection,
+                final_snapshot=props.final_snapshot,
                 instance_class=props.instance_class,
                 instance_count=props.instance_count,
             ),

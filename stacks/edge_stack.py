@@ -22,7 +22,9 @@ class EdgeStackProps:
     context: LayerContext
     """Naming, region, tags and state of the deployment."""
     alb_dns_name: str
-    """DNS name of the ALB from the app layer (the origin)."""
+    """DNS name of the internal ALB from the app layer (the origin)."""
+    alb_arn: str
+    """ARN of the internal ALB from the app layer (the VPC origin's endpoint)."""
     service: ServiceIdentity
     """ALB, target group and ECS dimensions from the app layer, for the dashboard."""
     db_cluster_identifier: str
@@ -70,6 +72,7 @@ class EdgeStack(LayerStack):
             props=ApiDistributionProps(
                 naming=self.naming,
                 origin_domain_name=props.alb_dns_name,
+                origin_arn=props.alb_arn,
                 log_bucket_domain_name=logs.bucket_domain_name,
                 log_bucket_ready=logs.ready,
                 price_class=props.price_class,

@@ -43,3 +43,24 @@ def variant_synth() -> Synthesis:
 def bootstrap_stack() -> Json:
     """The bootstrap stack, with STATE_BUCKET set on purpose: it must stay on local state."""
     return synthesize_bootstrap({"STATE_BUCKET": "acme-state", "STATE_LOCK_TABLE": "acme-lock"})
+
+
+# The platform's own API image, by digest, in the account's private ECR repository.
+API_IMAGE = "123456789012.dkr.ecr.eu-north-1.amazonaws.com/catalog-api-images-prod@sha256:" + "ab" * 32
+
+
+@pytest.fixture(scope="session")
+def production_synth() -> Synthesis:
+    """A production-shaped environment: the API image, protection and final snapshot on, all tasks on Spot."""
+    from shared.config import Config
+    from tests.synth import synthesize_config
+
+    return synthesize_config(
+        Config(
+            environment_suffix="prod",
+            container_image=API_IMAGE,
+            deletion_protection=True,
+            final_snapshot=True,
+            on_demand_base=0,
+        )
+    )

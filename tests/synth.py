@@ -48,6 +48,12 @@ class Synthesis:
     def data_sources(self, stack: str, type_: str) -> dict[str, Json]:
         return dict(self.stacks[stack].get("data", {}).get(type_, {}))
 
+    def ref_data(self, stack: str, type_: str, attribute: str) -> str:
+        """The Terraform reference to ``attribute`` of the single ``type_`` data source in ``stack``."""
+        found = self.data_sources(stack, type_)
+        assert len(found) == 1, f"{stack}: expected one data.{type_}, found {sorted(found)}"
+        return f"${{data.{type_}.{next(iter(found))}.{attribute}}}"
+
     def all_resources(self) -> Iterator[tuple[str, str, str, Json]]:
         """(stack, type, name, body) of every resource in the app."""
         for stack, doc in self.stacks.items():
@@ -85,3 +91,17 @@ def synthesize_bootstrap(environ: Mapping[str, str]) -> Json:
 def canonical(document: Json) -> str:
     """Pretty-printed, key-sorted JSON: the snapshot format."""
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def synthesize_config(config: Config) -> Synthesis:
+    """Build and synthesize the app for an already validated ``config`` (no loader involved)."""
+    provider_loader.enable()
+    from cdktf import Testing
+
+    app = Testing.app()
+    main.build(app, config)
+    app.synth()
+    outdir = Path(app.outdir)
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    texts = {name: (outdir / manifest["stacks"][name]["synthesizedStackPath"]).read_text() for name in STACKS}
+    return Synthesis(stacks={n: json.loads(t) for n, t in texts.items()}, texts=texts, manifest=manifest)

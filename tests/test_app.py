@@ -57,8 +57,8 @@ def test_r04_fargate_spot_strategy_without_launch_type(synth: Synthesis) -> None
     assert set(providers) <= set(association["capacity_providers"])
 
 
-def test_r05_db_connection_in_environment_password_as_secret(synth: Synthesis) -> None:
-    container = _container(synth)
+def test_r05_db_connection_in_environment_password_as_secret(production_synth: Synthesis) -> None:
+    container = _container(production_synth)
     environment = {e["name"]: e["value"] for e in container["environment"]}
     assert environment["DB_HOST"].startswith("${data.terraform_remote_state.cross-stack-reference-input-data")
     assert environment["DB_PORT"] == "5432"
@@ -132,12 +132,17 @@ def test_r11_tasks_reachable_on_3000_from_alb_only(synth: Synthesis) -> None:
 
 
 def test_r11_execution_role_reads_only_the_db_secret(synth: Synthesis) -> None:
-    policies = synth.resources("app", "aws_iam_role_policy")
-    statements = [s for p in policies.values() for s in json.loads(p["policy"])["Statement"]]
-    secret_reads = [s for s in statements if "secretsmanager" in json.dumps(s["Action"])]
+    task = synth.one("app", "aws_ecs_task_definition")
+    execution_role = task["execution_role_arn"].removesuffix(".arn}").removeprefix("${")
+    policies = synth.resources("app", "aws_iam_role_policy").values()
+    execution = [
+        s for p in policies if p["role"] == f"${{{execution_role}.id}}" for s in json.loads(p["policy"])["Statement"]
+    ]
+    secret_reads = [s for s in execution if "secretsmanager" in json.dumps(s["Action"])]
     assert len(secret_reads) == 1
     assert secret_reads[0]["Action"] == "secretsmanager:GetSecretValue"
-    assert "master_user_secret0secret_arn" in secret_reads[0]["Resource"]
+    assert secret_reads[0]["Resource"].endswith("master_user_secret0secret_arn}")
+    statements = [s for p in policies for s in json.loads(p["policy"])["Statement"]]
     assert not any(s["Resource"] == "*" and s["Action"] != "ecr:GetAuthorizationToken" for s in statements)
     attachments = synth.resources("app", "aws_iam_role_policy_attachment")
     assert attachments == {}, "no broad managed policies"
@@ -146,11 +151,12 @@ def test_r11_execution_role_reads_only_the_db_secret(synth: Synthesis) -> None:
 def test_r11_separate_task_and_execution_roles(synth: Synthesis) -> None:
     task = synth.one("app", "aws_ecs_task_definition")
     assert task["task_role_arn"] != task["execution_role_arn"]
-    roles = synth.resources("app", "aws_iam_role")
-    assert len(roles) == 2
-    for role in roles.values():
-        trust = json.loads(role["assume_role_policy"])["Statement"][0]
-        assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    ecs_roles = {
+        f"${{aws_iam_role.{name}.arn}}"
+        for name, role in synth.resources("app", "aws_iam_role").items()
+        if json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    }
+    assert ecs_roles == {task["task_role_arn"], task["execution_role_arn"]}
 
 
 def test_r12_container_logs_and_container_insights(synth: Synthesis) -> None:
@@ -174,11 +180,15 @@ def test_r12_alb_access_logs_to_app_owned_bucket(synth: Synthesis) -> None:
 
 
 def test_default_image_answers_health_on_3000(synth: Synthesis) -> None:
+    # Stock nginx listens on 80 and has no /health; the placeholder is given a server block
+    # that listens on the container port and answers GET /health with 200.
     container = _container(synth)
-    assert container["image"] != "nginx" and not container["image"].startswith("nginx:")
-    environment = {e["name"]: e["value"] for e in container["environment"]}
-    assert "traefik/whoami" in container["image"]
-    assert environment["WHOAMI_PORT_NUMBER"] == "3000"
+    (conf,) = (e["value"] for e in container["environment"] if e["name"] == "PLACEHOLDER_NGINX_CONF")
+    assert "listen 3000;" in conf and "location = /health {" in conf
+    assert container["command"][-1].startswith(
+        "printf '%s' \"$PLACEHOLDER_NGINX_CONF\" > /etc/nginx/conf.d/default.conf"
+    )
+    assert container["portMappings"] == [{"containerPort": 3000, "protocol": "tcp"}]
 
 
 def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
@@ -189,7 +199,6 @@ def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
     from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 
     from shared.components.fargate_service import DatabaseConnection, FargateService, FargateServiceProps
-    from shared.config import aurora_versions
     from shared.guardrails import Guardrails
     from shared.naming import Naming
 
@@ -210,16 +219,18 @@ def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
             database=DatabaseConnection(
                 host="db", port=5432, name="catalog", secret_arn="arn:secret", security_group_id="sg-db"
             ),
-            image="example/api:1",
-            on_demand_base=1,
+            image="123456789012.dkr.ecr.eu-north-1.amazonaws.com/catalog-api@sha256:" + "0" * 64,
+            repository_arn="arn:aws:ecr:eu-north-1:123456789012:repository/catalog-api",
+            admin_token_secret_arn="arn:token",
+            on_demand_base=3,
         ),
     )
-    Aspects.of(stack).add(Guardrails(aurora_versions=aurora_versions()))
+    Aspects.of(stack).add(Guardrails())
     app.synth()
     document = json.loads((Path(app.outdir) / "stacks" / "on-demand" / "cdk.tf.json").read_text())
     (service,) = document["resource"]["aws_ecs_service"].values()
     assert "launch_type" not in service
     assert service["capacity_provider_strategy"] == [
-        {"base": 1, "capacity_provider": "FARGATE", "weight": 0},
+        {"base": 3, "capacity_provider": "FARGATE", "weight": 0},
         {"capacity_provider": "FARGATE_SPOT", "weight": 1},
     ]

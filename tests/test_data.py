@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from shared.config import aurora_versions
 from tests.synth import Synthesis
 
 
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split("."))
-
-
 def test_r08_engine_version_offered_in_region(synth: Synthesis) -> None:
+    # What the region offers is asked of AWS at plan time (P-01), for major 16 (R-08, F-2: no 15.x).
     cluster = synth.one("data", "aws_rds_cluster")
     assert cluster["engine"] == "aurora-postgresql"
-    assert cluster["engine_version"] in aurora_versions()["eu-north-1"]
-    assert _version(cluster["engine_version"]) >= (16, 4), "15.x is not offered in eu-north-1 (F-2)"
+    assert cluster["engine_version"] == synth.ref_data("data", "aws_rds_engine_version", "version_actual")
+    (source,) = synth.data_sources("data", "aws_rds_engine_version").values()
+    assert (source["engine"], source["parameter_group_family"]) == ("aurora-postgresql", "aurora-postgresql16")
 
 
 def test_r08_two_instances_in_different_azs(synth: Synthesis) -> None:
@@ -59,11 +56,15 @@ def test_r09_password_managed_by_rds_never_literal(synth: Synthesis) -> None:
     assert "aws_secretsmanager_secret_version" not in synth.stacks["data"].get("resource", {})
 
 
-def test_r09_project_owns_no_secret_of_its_own(synth: Synthesis) -> None:
-    # RDS creates and rotates the only secret; should the project ever add one, the
-    # F-6 guardrail (tests/test_guardrails.py) requires its recovery window.
-    secrets = [name for _, type_, name, _ in synth.all_resources() if type_.startswith("aws_secretsmanager_")]
-    assert secrets == []
+def test_r09_db_secret_is_rds_managed_and_owned_secrets_set_a_recovery_window(synth: Synthesis) -> None:
+    # RDS creates and rotates the database secret: the data layer owns none. The only secret
+    # the project creates is the API's admin token (app layer), with recovery_window_in_days
+    # (F-6), 0 outside production so destroy and re-create work at once.
+    assert not any(t.startswith("aws_secretsmanager_") for t in synth.stacks["data"]["resource"])
+    owned = [(s, body) for s, t, _, body in synth.all_resources() if t == "aws_secretsmanager_secret"]
+    assert [(s, body["name"], body["recovery_window_in_days"]) for s, body in owned] == [
+        ("app", "catalog-api-admin-token-dev", 0)
+    ]
 
 
 def test_r11_postgres_reachable_from_app_security_group_only(synth: Synthesis) -> None:
@@ -82,7 +83,8 @@ def test_r11_postgres_reachable_from_app_security_group_only(synth: Synthesis) -
 def test_query_logging_parameter_group_matches_engine_major(synth: Synthesis) -> None:
     cluster = synth.one("data", "aws_rds_cluster")
     group = synth.one("data", "aws_rds_cluster_parameter_group")
-    assert group["family"] == "aurora-postgresql" + cluster["engine_version"].split(".")[0]
+    assert group["family"] == synth.ref_data("data", "aws_rds_engine_version", "parameter_group_family")
+    assert cluster["engine_version"] == synth.ref_data("data", "aws_rds_engine_version", "version_actual")
     parameters = {p["name"]: p["value"] for p in group["parameter"]}
     assert parameters == {"log_statement": "ddl", "log_min_duration_statement": "1000"}
     assert cluster["db_cluster_parameter_group_name"] == synth.ref("data", "aws_rds_cluster_parameter_group", "name")

@@ -18,21 +18,28 @@ def test_r10_managed_cache_policy_without_forwarded_values(synth: Synthesis) -> 
 
 
 def test_r10_origin_request_policy_forwards_query_and_headers(synth: Synthesis) -> None:
-    behavior = synth.one("edge", "aws_cloudfront_distribution")["default_cache_behavior"]
-    assert behavior["origin_request_policy_id"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+    distribution = synth.one("edge", "aws_cloudfront_distribution")
+    for behavior in [distribution["default_cache_behavior"], *distribution["ordered_cache_behavior"]]:
+        assert behavior["origin_request_policy_id"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+        assert "forwarded_values" not in behavior
 
 
 def test_r10_https_redirect_and_all_methods(synth: Synthesis) -> None:
-    behavior = synth.one("edge", "aws_cloudfront_distribution")["default_cache_behavior"]
-    assert behavior["viewer_protocol_policy"] == "redirect-to-https"
-    assert sorted(behavior["allowed_methods"]) == ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    distribution = synth.one("edge", "aws_cloudfront_distribution")
+    for behavior in [distribution["default_cache_behavior"], *distribution["ordered_cache_behavior"]]:
+        assert behavior["viewer_protocol_policy"] == "redirect-to-https"
+        assert sorted(behavior["allowed_methods"]) == ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 
 
 def test_r10_origin_is_the_alb_from_app_stack(synth: Synthesis) -> None:
     origin = synth.one("edge", "aws_cloudfront_distribution")["origin"][0]
     assert origin["domain_name"].startswith("${data.terraform_remote_state.cross-stack-reference-input-app")
     assert "cross-stack-output-aws_lbalb_" in origin["domain_name"] and origin["domain_name"].endswith("dns_name}")
-    assert origin["custom_origin_config"]["origin_protocol_policy"] == "http-only"
+    # Through the VPC origin of the same ALB (P-05), over HTTP on the private path.
+    (endpoint,) = synth.one("edge", "aws_cloudfront_vpc_origin")["vpc_origin_endpoint_config"]
+    assert endpoint["arn"].replace("arn}", "") == origin["domain_name"].replace("dns_name}", "")
+    assert endpoint["origin_protocol_policy"] == "http-only"
+    assert origin["vpc_origin_config"]["vpc_origin_id"] == synth.ref("edge", "aws_cloudfront_vpc_origin", "id")
 
 
 def test_r12_cloudfront_access_logs_to_acl_enabled_bucket(synth: Synthesis) -> None:

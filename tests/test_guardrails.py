@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cdktf
 import pytest
@@ -21,9 +22,11 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
 )
 from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import EcsClusterCapacityProviders
 from cdktf_cdktf_provider_aws.ecs_service import EcsService, EcsServiceCapacityProviderStrategy
+from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
 from cdktf_cdktf_provider_aws.lb import Lb
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster
+from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
@@ -32,8 +35,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 
 import main
-import shared.config
-from shared.config import aurora_versions
+import shared.components.fargate_service
 from shared.guardrails import Guardrails, check_stack, rules
 from tests.synth import STACKS, Synthesis
 
@@ -47,10 +49,23 @@ def _refused(build: Builder, *, backend: Builder | None = None) -> str:
     AwsProvider(stack, "aws", region="eu-north-1")
     (backend or (lambda s: LocalBackend(s, path="state.tfstate")))(stack)
     build(stack)
-    Aspects.of(stack).add(Guardrails(aurora_versions=aurora_versions()))
+    Aspects.of(stack).add(Guardrails())
     with pytest.raises(Exception, match="Validation failed") as raised:
         app.synth()
     return str(raised.value)
+
+
+def _task(
+    stack: TerraformStack, image: str, *, secrets: bool = False, environment: dict[str, str] | None = None
+) -> None:
+    container: dict[str, object] = {"name": "api", "image": image, "essential": True}
+    if secrets:
+        container["secrets"] = [
+            {"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-north-1:1:secret:db:password::"}
+        ]
+    if environment:
+        container["environment"] = [{"name": k, "value": v} for k, v in environment.items()]
+    EcsTaskDefinition(stack, "task", family="catalog-api", container_definitions=json.dumps([container]))
 
 
 def _distribution(stack: TerraformStack, behavior: CloudfrontDistributionDefaultCacheBehavior) -> None:
@@ -78,7 +93,7 @@ def _behavior(**extra: object) -> CloudfrontDistributionDefaultCacheBehavior:
 
 
 def test_real_app_passes_every_guardrail(synth: Synthesis) -> None:
-    stack_rules = rules(aurora_versions=aurora_versions())
+    stack_rules = rules()
     for stack in STACKS:
         assert check_stack(synth.stacks[stack], stack_rules) == [], stack
 
@@ -107,7 +122,92 @@ def test_f2_aurora_version_not_offered_in_region_is_refused() -> None:
     message = _refused(build)
     assert (
         "[F-2] aws_rds_cluster broken/db: engine_version '15.3' is not offered for aurora-postgresql in eu-north-1 "
-        '(AWS: "Cannot find version 15.3 for aurora-postgresql"). Fix: one of 16.4, 16.6, 16.8, 17.4, 17.5' in message
+        '(AWS: "Cannot find version 15.3 for aurora-postgresql"). Fix: resolve it at plan time' in message
+    )
+
+
+def test_f2_withdrawn_minor_is_refused() -> None:
+    def build(stack: TerraformStack) -> None:
+        RdsCluster(stack, "db", engine="aurora-postgresql", engine_version="16.4", cluster_identifier="catalog-db")
+
+    assert "[F-2] aws_rds_cluster broken/db: engine_version '16.4' is not offered" in _refused(build)
+
+
+def test_f2_major_below_16_is_refused_in_any_region() -> None:
+    def build(stack: TerraformStack) -> None:
+        RdsCluster(stack, "db", engine="aurora-postgresql", engine_version="14.9", cluster_identifier="catalog-db")
+
+    assert "[F-2] aws_rds_cluster broken/db: engine_version '14.9' is below major 16 (R-08)" in _refused(build)
+
+
+def test_p01_pinned_version_with_automatic_minor_upgrades_is_refused() -> None:
+    def build(stack: TerraformStack) -> None:
+        cluster = RdsCluster(
+            stack, "db", engine="aurora-postgresql", engine_version="16.8", cluster_identifier="catalog-db"
+        )
+        RdsClusterInstance(
+            stack, "one", cluster_identifier=cluster.id, instance_class="db.t3.medium", engine="aurora-postgresql"
+        )
+
+    message = _refused(build)
+    assert (
+        "[P-01] aws_rds_cluster broken/db: engine_version '16.8' is pinned while AWS may upgrade the minor" in message
+    )
+
+
+def test_p01_pinned_version_is_accepted_when_terraform_ignores_upgrades() -> None:
+    from shared.guardrails import aurora_facts, check_aurora_version
+
+    cluster: dict[str, Any] = {
+        "engine": "aurora-postgresql",
+        "engine_version": "16.8",
+        "lifecycle": {"ignore_changes": ["engine_version"]},
+    }
+    instances: dict[str, Any] = {"one": {}}
+    doc = {
+        "provider": {"aws": [{"region": "eu-north-1"}]},
+        "resource": {"aws_rds_cluster": {"db": cluster}, "aws_rds_cluster_instance": instances},
+    }
+    assert check_aurora_version(aurora_facts())(doc) == []
+    cluster["lifecycle"] = {}
+    instances["one"] = {"auto_minor_version_upgrade": False}
+    assert check_aurora_version(aurora_facts())(doc) == [], "pinned LTS minor with upgrades off"
+
+
+def test_p02_db_secret_handed_to_a_third_party_placeholder_is_refused() -> None:
+    message = _refused(lambda s: _task(s, "public.ecr.aws/traefik/whoami:v1.10.3", secrets=True))
+    assert (
+        "[P-02] aws_ecs_task_definition broken/task container 'api': the secrets DB_PASSWORD would be handed to "
+        "'public.ecr.aws/traefik/whoami:v1.10.3', a known third-party placeholder image" in message
+    )
+
+
+def test_p02_db_secret_handed_to_any_image_outside_the_private_ecr_is_refused() -> None:
+    message = _refused(lambda s: _task(s, "public.ecr.aws/someone/api:1", secrets=True))
+    assert "'public.ecr.aws/someone/api:1', an image the project does not own" in message
+
+
+def test_p02_password_in_plain_environment_is_refused() -> None:
+    message = _refused(lambda s: _task(s, "public.ecr.aws/someone/api:1", environment={"DB_PASSWORD": "hunter2"}))
+    assert "[R-05] aws_ecs_task_definition broken/task container 'api': DB_PASSWORD in plain environment" in message
+
+
+def test_p03_docker_hub_image_is_refused() -> None:
+    message = _refused(lambda s: _task(s, "traefik/whoami:v1.10.3"))
+    assert (
+        "[P-03] aws_ecs_task_definition broken/task container 'api': image 'traefik/whoami:v1.10.3' is not pulled through ECR"
+        in message
+    )
+
+
+def test_p07_final_snapshot_without_a_name_is_refused() -> None:
+    def build(stack: TerraformStack) -> None:
+        RdsCluster(stack, "db", engine="aurora-postgresql", cluster_identifier="catalog-db", skip_final_snapshot=False)
+
+    message = _refused(build)
+    assert (
+        "[P-07] aws_rds_cluster broken/db: skip_final_snapshot is false but final_snapshot_identifier is not set"
+        in message
     )
 
 
@@ -217,7 +317,7 @@ def test_f8_name_limits(synth: Synthesis, type_: str, attribute: str, value: str
     doc = json.loads(synth.texts[stack])
     first = next(iter(doc["resource"][type_].values()))
     first[attribute] = value
-    errors = check_stack(doc, rules(aurora_versions=aurora_versions()))
+    errors = check_stack(doc, rules())
     assert len(errors) == 1 and errors[0].startswith(f"[F-8] {type_} ") and f".{attribute}: {value!r}" in errors[0]
 
 
@@ -227,12 +327,12 @@ def test_broken_app_makes_synth_fail_and_keeps_earlier_output(
     earlier = tmp_path / "cdktf.out" / "manifest.json"
     earlier.parent.mkdir()
     earlier.write_text("{}")
-    # The region no longer offers the configured 16.4: the data stack is now broken.
-    monkeypatch.setattr(shared.config, "aurora_versions", lambda: {"eu-north-1": ("17.4",)})
+    # A placeholder from Docker Hub: the app stack is now broken (P-03).
+    monkeypatch.setattr(shared.components.fargate_service, "PLACEHOLDER_IMAGE", "traefik/whoami:v1.10.3")
     assert main.main({"CDKTF_OUTDIR": str(tmp_path / "cdktf.out")}) == 1
     error = capsys.readouterr().err
     assert error.startswith("synth refused: Error: Validation failed with the following errors:")
-    assert "[data] [F-2] aws_rds_cluster data/aurora/cluster: engine_version '16.4' is not offered" in error
+    assert "[app] [P-03] aws_ecs_task_definition app/api/task container 'api': image 'traefik/whoami:v1.10.3'" in error
     assert "Traceback" not in error
     assert "skipValidation" not in error, "no advice to switch the guardrails off"
     assert earlier.read_text() == "{}"

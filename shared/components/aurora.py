@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_rds_engine_version import DataAwsRdsEngineVersion
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster
@@ -38,8 +40,14 @@ class AuroraPostgresProps:
     """AZ of each instance, in order; instances are spread over them for failover."""
     client_security_group_id: str
     """The only security group admitted on the PostgreSQL port (the API tasks)."""
-    engine_version: str = "16.4"
-    """aurora-postgresql version offered in the region (R-08, F-2). Default: 16.4."""
+    engine_major: str = "16"
+    """aurora-postgresql major version; the minor is resolved from AWS at plan time (R-08, P-01). Default: 16."""
+    auto_minor_version_upgrade: bool = True
+    """Let AWS apply minor upgrades in the maintenance window; safe with P-01's ignore_changes. Default: True."""
+    deletion_protection: bool = False
+    """Refuse DeleteDBCluster until turned off (P-07); off keeps R-16. Default: False."""
+    final_snapshot: bool = False
+    """Take a final snapshot named <project>-aurora-final-<suffix> on destroy (P-07). Default: False."""
     instance_class: str = "db.t3.medium"
     """Instance class of every instance; db.t3.medium or larger. Default: db.t3.medium."""
     instance_count: int = 2
@@ -74,6 +82,18 @@ class AuroraPostgres(Construct):
             raise ValueError("availability_zones needs at least 2 zones so the instances fail over across AZs (R-08)")
         naming = props.naming
         identifier = naming.name("aurora")
+        # Resolved from AWS at plan time, so the version exists in the region when applied (P-01):
+        # the newest minor of the major's parameter group family. Not `preferred_versions`: the
+        # provider fails the plan when none of them is offered any more ("no RDS engine versions
+        # match the criteria and preferred versions", internal/service/rds/engine_version_data_source.go),
+        # which would bring back exactly the withdrawn-minor failure.
+        version = DataAwsRdsEngineVersion(
+            self,
+            "engine-version",
+            engine="aurora-postgresql",
+            parameter_group_family=f"aurora-postgresql{props.engine_major}",
+            latest=True,
+        )
 
         subnet_group = DbSubnetGroup(self, "subnets", name=naming.name("db-subnets"), subnet_ids=list(props.subnet_ids))
         security_group = SecurityGroup(
@@ -99,7 +119,7 @@ class AuroraPostgres(Construct):
             self,
             "parameters",
             name=naming.name("aurora-params"),
-            family=f"aurora-postgresql{props.engine_version.split('.')[0]}",
+            family=version.parameter_group_family,
             description="Catalog API Aurora PostgreSQL: query logging",
             parameter=[
                 RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
@@ -127,7 +147,8 @@ class AuroraPostgres(Construct):
             "cluster",
             cluster_identifier=identifier,
             engine="aurora-postgresql",
-            engine_version=props.engine_version,
+            engine_version=version.version_actual,
+            allow_major_version_upgrade=False,
             database_name=props.database_name,
             master_username=props.master_username,
             manage_master_user_password=True,
@@ -142,9 +163,14 @@ class AuroraPostgres(Construct):
             enabled_cloudwatch_logs_exports=["postgresql"],
             copy_tags_to_snapshot=True,
             iam_database_authentication_enabled=True,
-            deletion_protection=False,
-            skip_final_snapshot=True,
+            deletion_protection=props.deletion_protection,
+            skip_final_snapshot=not props.final_snapshot,
+            final_snapshot_identifier=naming.name("aurora-final") if props.final_snapshot else None,
             depends_on=[log_group],
+            # Once created, the version is AWS's to move (maintenance, end of life) and a person's to
+            # upgrade on purpose: a later plan never tries to "downgrade" an upgraded cluster
+            # (terraform-aws-modules/terraform-aws-rds-aurora#228), whatever the data source says then.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["engine_version"]),
         )
         for index in range(props.instance_count):
             RdsClusterInstance(
@@ -153,7 +179,6 @@ class AuroraPostgres(Construct):
                 identifier=f"{identifier}-{index + 1}",
                 cluster_identifier=cluster.id,
                 engine=cluster.engine,
-                engine_version=cluster.engine_version,
                 instance_class=props.instance_class,
                 availability_zone=props.availability_zones[index % len(props.availability_zones)],
                 db_subnet_group_name=subnet_group.name,
@@ -161,7 +186,7 @@ class AuroraPostgres(Construct):
                 performance_insights_enabled=True,
                 monitoring_interval=props.monitoring_interval_seconds,
                 monitoring_role_arn=monitoring_role.arn,
-                auto_minor_version_upgrade=True,
+                auto_minor_version_upgrade=props.auto_minor_version_upgrade,
                 promotion_tier=index,
             )
 

@@ -1,4 +1,4 @@
-"""CloudFront in front of the ALB, passing the whole request to the API (R-10, R-12)."""
+"""CloudFront in front of the internal ALB through a VPC origin (R-10, R-12, P-05)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistribution,
     CloudfrontDistributionDefaultCacheBehavior,
     CloudfrontDistributionLoggingConfig,
+    CloudfrontDistributionOrderedCacheBehavior,
     CloudfrontDistributionOrigin,
-    CloudfrontDistributionOriginCustomOriginConfig,
+    CloudfrontDistributionOriginVpcOriginConfig,
     CloudfrontDistributionRestrictions,
     CloudfrontDistributionRestrictionsGeoRestriction,
     CloudfrontDistributionViewerCertificate,
@@ -24,6 +25,11 @@ from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
     CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy,
     CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity,
 )
+from cdktf_cdktf_provider_aws.cloudfront_vpc_origin import (
+    CloudfrontVpcOrigin,
+    CloudfrontVpcOriginVpcOriginEndpointConfig,
+    CloudfrontVpcOriginVpcOriginEndpointConfigOriginSslProtocols,
+)
 from constructs import Construct
 
 from shared.naming import Naming
@@ -32,6 +38,10 @@ from shared.naming import Naming
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+# Caches for as long as the origin's Cache-Control says, all query strings in the cache key
+# (same page as above, section UseOriginCacheControlHeaders-QueryStrings, read 2026-11-23).
+# Its cache key also holds Host, which CloudFront then forwards: harmless for an ALB origin.
+USE_ORIGIN_CACHE_CONTROL_QUERY_STRINGS = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
 ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
@@ -45,7 +55,9 @@ class ApiDistributionProps:
     naming: Naming
     """Naming helper for the comment and origin id."""
     origin_domain_name: str
-    """DNS name of the ALB."""
+    """DNS name of the internal ALB."""
+    origin_arn: str
+    """ARN of the internal ALB, the VPC origin's endpoint."""
     log_bucket_domain_name: str
     """``<bucket>.s3.amazonaws.com`` of the bucket receiving standard logs (R-12)."""
     log_bucket_ready: Sequence[ITerraformDependable] = ()
@@ -53,7 +65,11 @@ class ApiDistributionProps:
     log_prefix: str = "cloudfront/"
     """Key prefix of the access logs. Default: cloudfront/."""
     cache_policy_id: str = CACHING_DISABLED
-    """Managed cache policy (never together with forwarded_values, F-3). Default: CachingDisabled."""
+    """Managed cache policy of every path not listed in cached_paths (never with forwarded_values, F-3). Default: CachingDisabled."""
+    cached_paths: Sequence[str] = ("/products", "/products/*")
+    """Path patterns whose GET/HEAD responses CloudFront caches as the API's Cache-Control says. Default: the catalog reads."""
+    cached_paths_policy_id: str = USE_ORIGIN_CACHE_CONTROL_QUERY_STRINGS
+    """Managed cache policy of cached_paths. Default: UseOriginCacheControlHeaders-QueryStrings."""
     origin_request_policy_id: str = ALL_VIEWER_EXCEPT_HOST_HEADER
     """Origin request policy; query strings and headers reach the API. Default: AllViewerExceptHostHeader."""
     hsts_max_age_seconds: int = 31536000
@@ -65,16 +81,34 @@ class ApiDistributionProps:
 
 
 class ApiDistribution(Construct):
-    """A distribution with one ALB origin.
+    """A distribution whose one origin is the internal ALB, reached through a VPC origin.
 
-    The ALB has only an HTTP listener (no domain, so no certificate), so the origin
-    is reached over HTTP while viewers are redirected to HTTPS; the ALB accepts
-    traffic from CloudFront's origin-facing addresses only.
+    The ALB has only an HTTP listener (no domain, so no certificate), so CloudFront reaches
+    it over HTTP on the private VPC-origin path while viewers are redirected to HTTPS.
+    Catalog reads are cached as the API's Cache-Control says (a seasonal spike of reads is
+    absorbed at the edge); every other path, /health included, is never cached.
     """
 
     def __init__(self, scope: Construct, id: str, *, props: ApiDistributionProps) -> None:
         super().__init__(scope, id)
         origin_id = "alb"
+        # Creating a VPC origin can take up to 15 minutes (AWS's VPC-origin guide).
+        vpc_origin = CloudfrontVpcOrigin(
+            self,
+            "vpc-origin",
+            vpc_origin_endpoint_config=[
+                CloudfrontVpcOriginVpcOriginEndpointConfig(
+                    name=props.naming.name("alb-origin"),
+                    arn=props.origin_arn,
+                    http_port=80,
+                    https_port=443,
+                    origin_protocol_policy="http-only",
+                    origin_ssl_protocols=[
+                        CloudfrontVpcOriginVpcOriginEndpointConfigOriginSslProtocols(items=["TLSv1.2"], quantity=1)
+                    ],
+                )
+            ],
+        )
         # Security headers on every response, whatever the API sends (overriding it).
         headers = CloudfrontResponseHeadersPolicy(
             self,
@@ -112,13 +146,23 @@ class ApiDistribution(Construct):
                 CloudfrontDistributionOrigin(
                     origin_id=origin_id,
                     domain_name=props.origin_domain_name,
-                    custom_origin_config=CloudfrontDistributionOriginCustomOriginConfig(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy="http-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                    ),
+                    vpc_origin_config=CloudfrontDistributionOriginVpcOriginConfig(vpc_origin_id=vpc_origin.id),
                 )
+            ],
+            ordered_cache_behavior=[
+                CloudfrontDistributionOrderedCacheBehavior(
+                    path_pattern=pattern,
+                    target_origin_id=origin_id,
+                    viewer_protocol_policy="redirect-to-https",
+                    # Writes share the paths; CloudFront caches only GET and HEAD.
+                    allowed_methods=ALL_METHODS,
+                    cached_methods=["GET", "HEAD"],
+                    compress=True,
+                    cache_policy_id=props.cached_paths_policy_id,
+                    origin_request_policy_id=props.origin_request_policy_id,
+                    response_headers_policy_id=headers.id,
+                )
+                for pattern in props.cached_paths
             ],
             default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
                 target_origin_id=origin_id,

@@ -32,12 +32,40 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from shared.components.iam import account_id, service_role
+from shared.components.iam import service_role
 from shared.components.policy import policy_document
 from shared.naming import Naming
 
 SPOT = "FARGATE_SPOT"
 ON_DEMAND = "FARGATE"
+CONTAINER_NAME = "api"
+# What runs until the API image is built and pushed to the platform's repository (P-02, P-03):
+# nginx from ECR Public (Docker official images mirror; no Docker Hub pull limit) serving a fixed
+# config. It answers GET/HEAD /health with 200 for the target group and 503 to everything else,
+# reads nothing a viewer sends, echoes nothing, and is given no credential at all.
+PLACEHOLDER_IMAGE = "public.ecr.aws/docker/library/nginx:1.27-alpine"
+PLACEHOLDER_NGINX_CONF = """server {
+    listen 3000;
+    server_tokens off;
+    default_type application/json;
+    location = /health {
+        limit_except GET { deny all; }
+        add_header Cache-Control "no-store" always;
+        return 200 '{"status":"ok"}';
+    }
+    location / {
+        add_header Cache-Control "no-store" always;
+        return 503 '{"error":"the catalog API image is not deployed yet"}';
+    }
+}
+"""
+# The config comes in a plain environment variable: nginx's image has no other way to take
+# a server block without building an image of our own.
+PLACEHOLDER_COMMAND = [
+    "/bin/sh",
+    "-c",
+    'printf \'%s\' "$PLACEHOLDER_NGINX_CONF" > /etc/nginx/conf.d/default.conf && exec nginx -g "daemon off;"',
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +82,8 @@ class DatabaseConnection:
     """Secrets Manager secret with JSON keys username and password (RDS-managed)."""
     security_group_id: str
     """Security group of the database; tasks get egress to it on ``port`` only."""
+    ssl_mode: str = "require"
+    """libpq sslmode the API uses towards Aurora. Default: require."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,8 +120,12 @@ class FargateServiceProps:
     """The listener using the target group; the service is created after it."""
     database: DatabaseConnection
     """Connection the container receives as environment and secrets."""
-    image: str
-    """Container image; it must answer 200 on GET /health at container_port."""
+    image: str | None
+    """API image in the platform's private ECR (by digest); None runs the credential-less placeholder."""
+    repository_arn: str
+    """ARN of the platform's ECR repository, the only one the execution role may pull from."""
+    admin_token_secret_arn: str
+    """Secret holding the bearer token of the API's write endpoints; read by the task role at runtime."""
     container_port: int = 3000
     """Port the API listens on. Default: 3000."""
     environment: Mapping[str, str] = field(default_factory=dict)
@@ -100,8 +134,10 @@ class FargateServiceProps:
     """Task CPU units (R-03: exactly 1 vCPU). Default: 1024."""
     memory_mib: int = 2048
     """Task memory (R-03: exactly 2 GB). Default: 2048 MiB."""
-    on_demand_base: int = 0
-    """Tasks always kept on on-demand FARGATE as a Spot-interruption floor; 0 = all Spot (R-04). Default: 0."""
+    on_demand_base: int = 1
+    """Tasks always on on-demand FARGATE, so a Spot reclaim cannot take the service to zero (P-06). Default: 1."""
+    log_level: str = "info"
+    """LOG_LEVEL given to the API. Default: info."""
     scaling: Scaling = field(default_factory=Scaling)
     """Autoscaling bounds and target. Default: 2-10 tasks at 70 % CPU."""
     health_check_grace_seconds: int = 120
@@ -127,8 +163,11 @@ class FargateService(Construct):
             raise ValueError(f"scaling {scaling.min_tasks}-{scaling.max_tasks} is not allowed: need 1 <= min <= max")
         if props.stop_timeout_seconds > 120:
             raise ValueError("stop_timeout_seconds must be at most 120 (Fargate limit, Spot notice)")
+        if not 0 <= props.on_demand_base <= scaling.max_tasks:
+            raise ValueError(
+                f"on_demand_base={props.on_demand_base} is not allowed: 0 to max_tasks ({scaling.max_tasks})"
+            )
         naming = props.naming
-        account = account_id(self)
         logs = CloudwatchLogGroup(self, "logs", name=naming.path("ecs"), retention_in_days=props.log_retention_days)
 
         cluster = EcsCluster(
@@ -168,7 +207,7 @@ class FargateService(Construct):
                             "ecr:BatchGetImage",
                             "ecr:GetDownloadUrlForLayer",
                         ],
-                        "Resource": f"arn:aws:ecr:{props.region}:{account}:repository/*",
+                        "Resource": props.repository_arn,
                     },
                     {
                         "Sid": "Logs",
@@ -186,26 +225,30 @@ class FargateService(Construct):
             ),
         )
         task_role = service_role(self, "task-role", name=naming.name("ecs-task"), service="ecs-tasks.amazonaws.com")
+        # The API re-reads the DB secret after a rotation (ECS never refreshes an injected secret,
+        # P-04) and reads its admin token at start; nothing else.
+        IamRolePolicy(
+            self,
+            "task-policy",
+            name="read-own-secrets",
+            role=task_role.id,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "ReadOwnSecrets",
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": [props.database.secret_arn, props.admin_token_secret_arn],
+                    }
+                ]
+            ),
+        )
 
         database = props.database
-        environment = {
-            "PORT": str(props.container_port),
-            "DB_HOST": database.host,
-            "DB_PORT": str(database.port),
-            "DB_NAME": database.name,
-            **props.environment,
-        }
-        container = {
-            "name": "api",
-            "image": props.image,
+        container: dict[str, object] = {
+            "name": CONTAINER_NAME,
             "essential": True,
             "portMappings": [{"containerPort": props.container_port, "protocol": "tcp"}],
-            "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-            # The password reaches the container only as an ECS secret (R-05).
-            "secrets": [
-                {"name": "DB_USER", "valueFrom": f"{database.secret_arn}:username::"},
-                {"name": "DB_PASSWORD", "valueFrom": f"{database.secret_arn}:password::"},
-            ],
             "stopTimeout": props.stop_timeout_seconds,
             "logConfiguration": {
                 "logDriver": "awslogs",
@@ -216,6 +259,37 @@ class FargateService(Construct):
                 },
             },
         }
+        if props.image is None:
+            # No database settings and no secret: an image the project does not own never
+            # receives a credential (P-02).
+            container |= {
+                "image": PLACEHOLDER_IMAGE,
+                "command": PLACEHOLDER_COMMAND,
+                "environment": [{"name": "PLACEHOLDER_NGINX_CONF", "value": PLACEHOLDER_NGINX_CONF}],
+            }
+        else:
+            # The platform contract of the API (service/contract.json): plain settings as
+            # environment, credentials only as ECS secrets (R-05).
+            environment = {
+                "PORT": str(props.container_port),
+                "DB_HOST": database.host,
+                "DB_PORT": str(database.port),
+                "DB_NAME": database.name,
+                "DB_SECRET_ARN": database.secret_arn,
+                "DB_SSLMODE": database.ssl_mode,
+                "AWS_REGION": props.region,
+                "LOG_LEVEL": props.log_level,
+                "ADMIN_TOKEN_SECRET_ARN": props.admin_token_secret_arn,
+                **props.environment,
+            }
+            container |= {
+                "image": props.image,
+                "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+                "secrets": [
+                    {"name": "DB_USER", "valueFrom": f"{database.secret_arn}:username::"},
+                    {"name": "DB_PASSWORD", "valueFrom": f"{database.secret_arn}:password::"},
+                ],
+            }
         task = EcsTaskDefinition(
             self,
             "task",
@@ -275,7 +349,9 @@ class FargateService(Construct):
             ),
             load_balancer=[
                 EcsServiceLoadBalancer(
-                    target_group_arn=props.target_group_arn, container_name="api", container_port=props.container_port
+                    target_group_arn=props.target_group_arn,
+                    container_name=CONTAINER_NAME,
+                    container_port=props.container_port,
                 )
             ],
             health_check_grace_period_seconds=props.health_check_grace_seconds,
@@ -317,4 +393,7 @@ class FargateService(Construct):
         )
 
         self.cluster_name: str = cluster.name
+        self.cluster_arn: str = cluster.arn
         self.service_name: str = service.name
+        # The provider's id of an ECS service is its ARN.
+        self.service_arn: str = service.id

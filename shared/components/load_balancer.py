@@ -1,4 +1,12 @@
-"""Internet-facing ALB reachable only from CloudFront, forwarding to IP targets on the API port (R-06, R-11)."""
+"""Internal ALB in the private subnets, reached only through CloudFront's VPC origin (R-06, R-11, P-05).
+
+With no public address, the only way in is CloudFront's service-managed network interfaces
+in this VPC, which exist for this account's VPC origins only. The security group admits the
+CloudFront origin-facing prefix list, "Option 1" of AWS's VPC-origin guide
+(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html,
+read 2026-11-23): it can exist before the VPC origin, whereas the service-managed group of
+"Option 2" appears only once the edge layer has created the origin.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +53,7 @@ class LoadBalancerProps:
     vpc_id: str
     """VPC of the ALB and target group."""
     subnet_ids: Sequence[str]
-    """Public subnets, one per AZ."""
+    """Private subnets, one per AZ (the ALB is internal)."""
     target_port: int
     """Port the tasks listen on, e.g. 3000."""
     target_security_group_id: str
@@ -62,6 +70,8 @@ class LoadBalancerProps:
     """Connection draining; under 120 s because Fargate Spot gives a 2-minute notice. Default: 30 s."""
     listener_port: int = 80
     """HTTP listener port; CloudFront terminates TLS for viewers. Default: 80."""
+    deletion_protection: bool = False
+    """ALB deletion protection (P-07); off keeps the layer destroyable (R-16). Default: False."""
 
 
 class LoadBalancer(Construct):
@@ -79,7 +89,7 @@ class LoadBalancer(Construct):
             self,
             "sg",
             name=naming.name("alb-sg"),
-            description="ALB: HTTP from CloudFront origin-facing addresses only",
+            description="Internal ALB: HTTP from CloudFront VPC origin addresses only",
             vpc_id=props.vpc_id,
             tags={"Name": naming.name("alb-sg")},
         )
@@ -117,12 +127,12 @@ class LoadBalancer(Construct):
             self,
             "alb",
             name=naming.name("alb"),
-            internal=False,
+            internal=True,
             load_balancer_type="application",
             security_groups=[security_group.id],
             subnets=list(props.subnet_ids),
             drop_invalid_header_fields=True,
-            enable_deletion_protection=False,
+            enable_deletion_protection=props.deletion_protection,
             access_logs=LbAccessLogs(bucket=props.access_logs_bucket, prefix=props.access_logs_prefix, enabled=True),
             depends_on=list(props.access_logs_ready),
         )
@@ -157,6 +167,7 @@ class LoadBalancer(Construct):
             default_action=[LbListenerDefaultAction(type="forward", target_group_arn=target_group.arn)],
         )
         self.dns_name: str = alb.dns_name
+        self.arn: str = alb.arn
         self.arn_suffix: str = alb.arn_suffix
         self.target_group_arn: str = target_group.arn
         self.target_group_arn_suffix: str = target_group.arn_suffix

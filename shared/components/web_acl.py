@@ -30,9 +30,17 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesAnonymousIpList",
 )
-# Rules inside a group that only count: shoppers behind cloud-hosted VPNs and
-# corporate proxies come from hosting-provider ranges and must not be blocked.
-COUNT_ONLY = {"AWSManagedRulesAnonymousIpList": ("HostingProviderIPList",)}
+# Rules inside a group that only count. HostingProviderIPList: shoppers behind cloud-hosted
+# VPNs and corporate proxies come from hosting-provider ranges. SizeRestrictions_BODY: it
+# blocks every body over 8 KB, legitimate catalog writes included (P-09); the body limit
+# is the rule below instead.
+COUNT_ONLY = {
+    "AWSManagedRulesAnonymousIpList": ("HostingProviderIPList",),
+    "AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",),
+}
+# CloudFront web ACLs inspect the first 16 KB of a body by default; the managed rules never
+# see the rest. Bodies over that are blocked outright rather than passed half-inspected.
+BODY_INSPECTION_LIMIT_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +53,8 @@ class CloudFrontWebAclProps:
     """AWS provider for us-east-1: CLOUDFRONT-scope web ACLs exist only there."""
     rate_limit_per_ip: int = 2000
     """Requests per IP per 5-minute window before it is blocked. Default: 2000."""
+    max_body_bytes: int = BODY_INSPECTION_LIMIT_BYTES
+    """Largest request body let through, at most what WAF inspects (P-09). Default: 16384 bytes."""
     log_retention_days: int = 30
     """Days WAF logs are kept. Default: 30 days."""
 
@@ -54,6 +64,11 @@ class CloudFrontWebAcl(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: CloudFrontWebAclProps) -> None:
         super().__init__(scope, id)
+        if not 8 * 1024 < props.max_body_bytes <= BODY_INSPECTION_LIMIT_BYTES:
+            raise ValueError(
+                f"max_body_bytes={props.max_body_bytes} is not allowed: over 8192 (P-09) and at most "
+                f"{BODY_INSPECTION_LIMIT_BYTES}, the body size WAF inspects for CloudFront"
+            )
         naming = props.naming
         metric = naming.name("waf").replace("-", "_")
 
@@ -80,6 +95,22 @@ class CloudFrontWebAcl(Construct):
             )
             for index, group in enumerate(MANAGED_RULE_GROUPS)
         ]
+        rules.append(
+            Wafv2WebAclRule(
+                name="body-over-inspection-limit",
+                priority=len(rules),
+                action=Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock()),
+                statement={
+                    "size_constraint_statement": {
+                        "comparison_operator": "GT",
+                        "size": props.max_body_bytes,
+                        "field_to_match": {"body": {"oversize_handling": "MATCH"}},
+                        "text_transformation": [{"priority": 0, "type": "NONE"}],
+                    }
+                },
+                visibility_config=visibility("body_size"),
+            )
+        )
         rules.append(
             Wafv2WebAclRule(
                 name="rate-limit-per-ip",
