@@ -162,6 +162,7 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    print(config.override_report(), file=sys.stderr)
     clock.lap("config")
 
     from shared import provider_loader
