@@ -289,7 +289,8 @@ def _bucket(setting: _Setting) -> str:
     return raw
 
 
-# DynamoDB naming rules, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+# DynamoDB naming rules (read 2026-11-23):
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
 _TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
@@ -300,9 +301,10 @@ def _table(setting: _Setting) -> str:
     return raw
 
 
-# Image references: the grammar of github.com/distribution/reference (reference.go,
-# regexp.go), the OCI image spec's sha256 encoding (64 lowercase hex digits), and
-# ECR's repository name pattern (API_CreateRepository: 2-256 characters).
+# Image references: the grammar of github.com/distribution/reference (reference.go:
+# "tag := /[\w][\w.-]{0,127}/", lowercase path components, at most 255 characters),
+# the sha256 encoding of 64 lowercase hex digits ECR uses, and ECR's repository name
+# pattern (ECR API reference, Repository: 2-256 characters). Read 2026-11-23.
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = re.compile(rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?", re.ASCII)
 _PATH = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*", re.ASCII)
@@ -392,8 +394,11 @@ def _email(setting: _Setting) -> str:
 
 
 # GitHub: owner (user or organization) 1-39 letters, digits and single hyphens, not
-# starting or ending with one; repository 1-100 ASCII letters, digits, '.', '-', '_',
-# not '.', '..', nor ending in '.git' or '.wiki' (GitHub docs, "Repository limits").
+# starting or ending with one (the sign-up form's messages, as collected by the npm
+# package github-username-regex); repository 1-100 ASCII letters, digits, '.', '-',
+# '_', not ending in '.git' or '.wiki' ("Repository name" in GitHub's repository
+# limits page, github/docs pull request 44805); '.' and '..' are not names in git.
+# Both read 2026-11-23.
 _GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 _GITHUB_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
