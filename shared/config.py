@@ -105,8 +105,10 @@ class Config:
     ignored_variables: tuple[str, ...] = ()
     """Override variables set in the environment with another value but not named in CATALOG_OVERRIDES. Default: ()."""
 
-    def override_report(self) -> str:
-        """One line for the synth output: which environment, and what the environment variables changed."""
+    def override_report(self) -> str | None:
+        """One line for the synth output naming what the environment variables changed, or None if nothing."""
+        if not self.overrides and not self.ignored_variables:
+            return None
         overridden = ", ".join(self.overrides) if self.overrides else "nothing"
         line = f"environment {self.environment_name}: overridden by the environment: {overridden}"
         if self.ignored_variables:

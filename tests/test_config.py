@@ -276,8 +276,14 @@ def test_p08_override_named_in_catalog_overrides_is_honoured_and_reported() -> N
     )
 
 
-def test_p08_report_says_when_nothing_is_overridden() -> None:
-    assert load_config({}).override_report() == "environment dev: overridden by the environment: nothing"
+def test_p08_nothing_overridden_nothing_reported() -> None:
+    assert load_config({"ENV": "prod", "AWS_REGION": "eu-north-1"}).override_report() is None
+
+
+def test_p08_ignored_variable_is_reported_alone() -> None:
+    assert load_config({"ENV": "prod", "AWS_REGION": "us-east-1"}).override_report() == (
+        "environment prod: overridden by the environment: nothing; ignored (not named in CATALOG_OVERRIDES): AWS_REGION"
+    )
 
 
 def test_p08_every_key_can_be_overridden_by_its_variable(tmp_path: Path) -> None:
@@ -698,3 +704,20 @@ def test_r19_configuration_is_validated_without_cdktf_or_jsii() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_p08_synth_prints_the_override_line_before_building(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import main
+    from shared import provider_loader
+
+    def stop(*_: object, **__: object) -> None:
+        raise SystemExit(7)
+
+    # The build itself is covered elsewhere; stop right after configuration.
+    monkeypatch.setattr(provider_loader, "enable", stop)
+    environ = {"ENV": "prod", "CATALOG_OVERRIDES": "CONTAINER_IMAGE", "CONTAINER_IMAGE": f"{ECR}/api@{DIGEST}"}
+    with pytest.raises(SystemExit):
+        main.main(environ)
+    assert capsys.readouterr().err == "environment prod: overridden by the environment: CONTAINER_IMAGE\n"
