@@ -132,11 +132,11 @@ class Key:
     """One key of an environment file and the variable that may override it."""
 
     name: str
-    """Dotted key, e.g. state.bucket for bucket in the [state] table."""
+    """Dotted key, e.g. state.bucket for bucket in the [state] table. No default."""
     kind: type[str] | type[int] | type[bool]
-    """TOML type of the value."""
+    """TOML type of the value: str, int or bool. No default."""
     variable: str
-    """Environment variable that overrides it when named in CATALOG_OVERRIDES (R-19 names)."""
+    """Environment variable that overrides it when named in CATALOG_OVERRIDES (R-19 names). No default."""
     required: bool = False
     """Whether every environment file must set it. Default: False."""
 
@@ -170,7 +170,9 @@ class _Setting:
     """A value with where it came from, so an error names the file and key or the variable."""
 
     key: Key
+    """The key this value is for."""
     value: Value
+    """The value as read: from the file, or parsed from the override variable."""
     label: str
     """e.g. "environments/prod.toml: state.bucket = 'x'" or "STATE_BUCKET='x' (overriding state.bucket of …)"."""
 
