@@ -9,6 +9,9 @@ PYTHON := $(VENV)/bin/python
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 # No version-check call to HashiCorp's checkpoint service from the cdktf CLI or Terraform.
 export CHECKPOINT_DISABLE := 1
+# environments/$(ENV).toml configures every target (README, Configuration).
+ENV ?= dev
+export ENV
 
 LAYERS         := network data app edge
 REVERSE_LAYERS := edge app data network

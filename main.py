@@ -166,6 +166,8 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    if report := config.override_report():
+        print(report, file=sys.stderr)
     clock.lap("config")
 
     from shared import provider_loader

@@ -1,17 +1,27 @@
-"""Configuration of one deployment, read from environment variables (R-19).
+"""Configuration of one deployment: a committed environment file plus explicit overrides (R-19, P-08).
 
-Pure Python on purpose: ``main.py`` validates with this module before cdktf or the
-AWS provider is imported, so a typo is reported in well under a second and nothing
-is written to ``cdktf.out/``.
+``ENV=<name>`` (default ``dev``) selects ``environments/<name>.toml``. Everything that
+must not drift between deploys lives there; an environment variable changes a key
+only when its name is listed in ``CATALOG_OVERRIDES``, so an ambient ``AWS_REGION``
+or a forgotten ``export`` cannot move a deployment.
+
+Pure Python on purpose (stdlib, plus email-validator for ALARM_EMAIL): ``main.py``
+validates with this module before cdktf or the AWS provider is imported, so a typo
+is reported in well under a second and nothing is written to ``cdktf.out/``.
 """
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import json
 import re
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 PROJECT = "catalog-api"
 DEFAULT_SUFFIX = "dev"
@@ -21,12 +31,21 @@ DEFAULT_REGION = "eu-north-1"
 # the app with a suffix of exactly this length and the guardrails check every name.
 MAX_SUFFIX_LENGTH = 16
 
+ROOT = Path(__file__).resolve().parents[1]
+ENVIRONMENTS_DIR = "environments"
+DEFAULT_ENVIRONMENT = "dev"
+ENVIRONMENT_VARIABLE = "ENV"
+"""Names the environment file, environments/<ENV>.toml."""
+DIRECTORY_VARIABLE = "CATALOG_ENVIRONMENTS_DIR"
+"""Another folder of environment files (tests, or files kept outside the repository)."""
+OVERRIDES_VARIABLE = "CATALOG_OVERRIDES"
+"""Comma-separated names of the variables allowed to override the file, e.g. CONTAINER_IMAGE,ALARM_EMAIL."""
+MAX_TASKS_LIMIT = 100
+# A longer value is cut in messages: a pasted 10,000-character value must not flood the terminal.
+SHOWN_CHARACTERS = 60
+
 _VERSIONS_FILE = Path(__file__).parent / "data" / "aurora_postgresql_versions.json"
-_SUFFIX = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")
-_BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{1,61})[a-z0-9]$")
-_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*[a-zA-Z0-9._-]$", re.IGNORECASE)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_REGIONS_FILE = Path(__file__).parent / "data" / "aws_regions.json"
 
 
 class ConfigError(ValueError):
@@ -81,6 +100,20 @@ class Config:
     """Take a final Aurora snapshot on destroy (P-07). Default: False."""
     github_repository: str | None = None
     """GitHub "owner/name" allowed to deploy through OIDC (make bootstrap); None creates no deploy role. Default: None."""
+    overrides: tuple[str, ...] = ()
+    """Variables named in CATALOG_OVERRIDES that replaced a value of the environment file. Default: ()."""
+    ignored_variables: tuple[str, ...] = ()
+    """Override variables set in the environment with another value but not named in CATALOG_OVERRIDES. Default: ()."""
+
+    def override_report(self) -> str | None:
+        """One line for the synth output naming what the environment variables changed, or None if nothing."""
+        if not self.overrides and not self.ignored_variables:
+            return None
+        overridden = ", ".join(self.overrides) if self.overrides else "nothing"
+        line = f"environment {self.environment_name}: overridden by the environment: {overridden}"
+        if self.ignored_variables:
+            line += f"; ignored (not named in {OVERRIDES_VARIABLE}): {', '.join(self.ignored_variables)}"
+        return line
 
 
 def aurora_versions() -> Mapping[str, tuple[str, ...]]:
@@ -89,118 +122,600 @@ def aurora_versions() -> Mapping[str, tuple[str, ...]]:
     return {region: tuple(versions) for region, versions in data["regions"].items()}
 
 
-def _describe(value: str) -> str:
-    return repr(value) if value.strip() == value and value else f"{value!r} (has leading/trailing or only white space)"
+# --- the keys of an environment file -------------------------------------------------
+
+Value = str | int | bool
 
 
-def _suffix(raw: str) -> str:
+@dataclass(frozen=True)
+class Key:
+    """One key of an environment file and the variable that may override it."""
+
+    name: str
+    """Dotted key, e.g. state.bucket for bucket in the [state] table. No default."""
+    kind: type[str] | type[int] | type[bool]
+    """TOML type of the value: str, int or bool. No default."""
+    variable: str
+    """Environment variable that overrides it when named in CATALOG_OVERRIDES (R-19 names). No default."""
+    required: bool = False
+    """Whether every environment file must set it. Default: False."""
+
+
+KEYS: tuple[Key, ...] = (
+    # Required: a new file that forgot them would otherwise deploy into dev's names or region.
+    Key("suffix", str, "ENVIRONMENT_SUFFIX", required=True),
+    Key("region", str, "AWS_REGION", required=True),
+    Key("image", str, "CONTAINER_IMAGE"),
+    Key("alarm_email", str, "ALARM_EMAIL"),
+    Key("nat_gateways", int, "NAT_GATEWAYS"),
+    Key("waf_enabled", bool, "WAF_ENABLED"),
+    Key("github_repository", str, "GITHUB_REPOSITORY"),
+    Key("state.bucket", str, "STATE_BUCKET"),
+    Key("state.bucket_region", str, "STATE_BUCKET_REGION"),
+    Key("state.use_lockfile", bool, "STATE_USE_LOCKFILE"),
+    Key("state.lock_table", str, "STATE_LOCK_TABLE"),
+    Key("scaling.min_tasks", int, "MIN_TASKS"),
+    Key("scaling.max_tasks", int, "MAX_TASKS"),
+    Key("scaling.on_demand_base", int, "ON_DEMAND_BASE"),
+    Key("protection.deletion_protection", bool, "DELETION_PROTECTION"),
+    Key("protection.final_snapshot", bool, "FINAL_SNAPSHOT"),
+)
+_BY_NAME = {key.name: key for key in KEYS}
+_BY_VARIABLE = {key.variable: key for key in KEYS}
+TABLES = ("state", "scaling", "protection")
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """A value with where it came from, so an error names the file and key or the variable."""
+
+    key: Key
+    """The key this value is for."""
+    value: Value
+    """The value as read: from the file, or parsed from the override variable."""
+    label: str
+    """e.g. "environments/prod.toml: state.bucket = 'x'" or "STATE_BUCKET='x' (overriding state.bucket of …)"."""
+
+    def refuse(self, reason: str) -> ConfigError:
+        return ConfigError(f"{self.label} {reason}")
+
+
+# --- how values are shown in messages ------------------------------------------------
+
+
+def show(value: object) -> str:
+    """``value`` for a one-line message: TOML booleans, escaped strings, long ones cut."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, str):
+        return repr(value)
+    # repr escapes newlines, control and other non-printable characters, so the
+    # message stays one line and shows what is really there.
+    if len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]!r}… ({len(value)} characters)"
+    if value.strip() != value or not value:
+        return f"{value!r} (has leading/trailing or only white space)"
+    return repr(value)
+
+
+def _type_name(value: object) -> str:
+    names: list[tuple[type | tuple[type, ...], str]] = [
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a float"),
+        (str, "a string"),
+        (dict, "a table"),
+        (list, "an array"),
+    ]
+    for kind, name in names:
+        if isinstance(value, kind):
+            return name
+    return "a date/time"
+
+
+def _expected(key: Key) -> str:
+    return {str: "a string in quotes", int: "an integer", bool: "true or false"}[key.kind]
+
+
+# --- validators: AWS's rules, one line each -------------------------------------------
+
+_SUFFIX = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
+
+
+def _suffix(setting: _Setting) -> str:
+    raw = str(setting.value)
     if not raw.isascii() or not _SUFFIX.fullmatch(raw) or len(raw) > MAX_SUFFIX_LENGTH:
-        raise ConfigError(
-            f"ENVIRONMENT_SUFFIX={_describe(raw)} is not allowed: use 1-{MAX_SUFFIX_LENGTH} lowercase ASCII letters, "
-            "digits and single hyphens, starting with a letter and not ending with a hyphen (e.g. dev, staging, pr-42)"
+        raise setting.refuse(
+            f"is not allowed: use 1-{MAX_SUFFIX_LENGTH} lowercase ASCII letters, digits and single hyphens, "
+            "starting with a letter and not ending with a hyphen (e.g. dev, staging, pr-42)"
         )
     return raw
 
 
-def _region(raw: str, variable: str) -> str:
-    regions = sorted(aurora_versions())
-    if raw not in regions:
-        raise ConfigError(f"{variable}={_describe(raw)} is not a supported region; allowed: {', '.join(regions)}")
-    return raw
+@cache
+def _regions() -> tuple[dict[str, str], dict[str, str], tuple[str, ...]]:
+    data = json.loads(_REGIONS_FILE.read_text(encoding="utf-8"))
+    return data["regions"], data["other_partitions"], tuple(data["not_launched"])
 
 
-def _state_region(raw: str) -> str:
-    if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", raw):
-        raise ConfigError(f"STATE_BUCKET_REGION={_describe(raw)} is not an AWS region name (e.g. eu-north-1)")
-    return raw
-
-
-def _bucket(raw: str) -> str:
-    if not _BUCKET.fullmatch(raw) or ".." in raw:
-        raise ConfigError(
-            f"STATE_BUCKET={_describe(raw)} is not a valid S3 bucket name: 3-63 lowercase letters, digits, dots "
-            "and hyphens, starting and ending with a letter or digit"
+def _region(setting: _Setting) -> str:
+    # Real region names from botocore's partition and endpoint data (shared/data/aws_regions.json
+    # names the botocore version and the command that generated it), not a pattern.
+    raw = str(setting.value)
+    regions, other_partitions, not_launched = _regions()
+    if raw in regions:
+        return raw
+    if raw in other_partitions:
+        raise setting.refuse(
+            f"is in the {other_partitions[raw]} partition; this platform deploys only to the aws partition "
+            "(CloudFront and its WAF are managed from us-east-1)"
         )
+    if raw in not_launched:
+        raise setting.refuse(
+            "is announced but its endpoints for ECS, RDS and the other services used are not listed yet"
+        )
+    near = difflib.get_close_matches(raw.lower(), regions, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    raise setting.refuse(f"is not an AWS region; {hint}allowed: {', '.join(regions)}")
+
+
+# S3 general purpose bucket naming rules, https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+# (stored copy read 2026-11-23). Periods are allowed: the SDKs' S3 endpoint rules fall
+# back to path-style requests for names that are not valid single DNS labels.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def _is_ip_address(raw: str) -> bool:
+    try:
+        ipaddress.IPv4Address(raw)
+    except ValueError:
+        return bool(re.fullmatch(r"\d+\.\d+\.\d+\.\d+", raw))
+    return True
+
+
+def _bucket(setting: _Setting) -> str:
+    raw = str(setting.value)
+    rules = "3-63 lowercase letters, digits, periods and hyphens, starting and ending with a letter or digit"
+    if not raw.isascii() or not _BUCKET.fullmatch(raw):
+        raise setting.refuse(f"is not a valid S3 bucket name: {rules}")
+    if ".." in raw:
+        raise setting.refuse("is not a valid S3 bucket name: two adjacent periods")
+    if _is_ip_address(raw):
+        raise setting.refuse("is not a valid S3 bucket name: formatted as an IP address")
+    for prefix in _BUCKET_PREFIXES:
+        if raw.startswith(prefix):
+            raise setting.refuse(f"is not a valid S3 bucket name: the prefix {prefix!r} is reserved by AWS")
+    for suffix in _BUCKET_SUFFIXES:
+        if raw.endswith(suffix):
+            raise setting.refuse(f"is not a valid S3 bucket name: the suffix {suffix!r} is reserved by AWS")
     return raw
 
 
-def _table(raw: str) -> str:
+# DynamoDB naming rules (read 2026-11-23):
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+def _table(setting: _Setting) -> str:
+    raw = str(setting.value)
     if not _TABLE.fullmatch(raw):
-        raise ConfigError(
-            f"STATE_LOCK_TABLE={_describe(raw)} is not a valid DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'"
+        raise setting.refuse("is not a valid DynamoDB table name: 3-255 ASCII letters, digits, '_', '-' or '.'")
+    return raw
+
+
+# Image references: the grammar of github.com/distribution/reference (reference.go:
+# "tag := /[\w][\w.-]{0,127}/", lowercase path components, at most 255 characters),
+# the sha256 encoding of 64 lowercase hex digits ECR uses, and ECR's repository name
+# pattern (ECR API reference, Repository: 2-256 characters). Read 2026-11-23.
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = re.compile(rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?", re.ASCII)
+_PATH = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*", re.ASCII)
+_TAG = re.compile(r"\w[\w.-]*", re.ASCII)
+_MAX_TAG = 128
+_MAX_PATH = 255
+_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+_ECR_HOST = re.compile(r"([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?")
+_ECR_REPOSITORY = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_ECR_EXAMPLE = "123456789012.dkr.ecr.eu-north-1.amazonaws.com/catalog-api-prod@sha256:<64 hex digits>"
+
+
+def _image(setting: _Setting, *, production: bool) -> str:
+    raw = str(setting.value)
+    if "://" in raw:
+        raise setting.refuse(f"has a URL scheme; an image reference has none (e.g. {_ECR_EXAMPLE})")
+    if not raw.isascii() or not raw.isprintable() or " " in raw:
+        raise setting.refuse(f"is not an image reference: ASCII without spaces (e.g. {_ECR_EXAMPLE})")
+    name, at, digest = raw.partition("@")
+    tag: str | None = None
+    if name.rfind(":") > name.rfind("/"):
+        name, _, tag = name.rpartition(":")
+    domain, slash, path = name.partition("/")
+    if not slash or not (_DOMAIN.fullmatch(domain) and ("." in domain or ":" in domain)):
+        # Docker's rule: a first component without '.' or ':' is a Docker Hub path.
+        domain, path = "", name
+    if not _PATH.fullmatch(path):
+        problem = "must be lowercase" if _PATH.fullmatch(path.lower()) else "is not valid"
+        raise setting.refuse(
+            f"is not an image reference: the repository path {path[:SHOWN_CHARACTERS]!r} {problem} "
+            "(lowercase letters and digits separated by '.', '_', '__', '-' or '/')"
+        )
+    if len(path) > _MAX_PATH:
+        raise setting.refuse(f"is not an image reference: the repository path is longer than {_MAX_PATH} characters")
+    if tag is not None and not _TAG.fullmatch(tag):
+        raise setting.refuse(
+            "is not an image reference: a tag is letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+        )
+    if tag is not None and len(tag) > _MAX_TAG:
+        raise setting.refuse(f"is not an image reference: the tag has {len(tag)} characters, at most {_MAX_TAG}")
+    if at and not _DIGEST.fullmatch(digest):
+        raise setting.refuse(
+            "is not an image reference: the digest must be sha256: followed by 64 lowercase hex digits"
+        )
+    host = _ECR_HOST.fullmatch(domain)
+    if host is None:
+        # P-02/P-03: the API container receives the database credentials.
+        raise setting.refuse(
+            "is not in a private ECR repository (<12-digit account>.dkr.ecr.<region>.amazonaws.com/<repository>): "
+            "the API container receives the database credentials, which never go to an image the project does "
+            "not own, and anonymous Docker Hub pulls are rate-limited"
+        )
+    regions, other_partitions, _ = _regions()
+    region = host.group(2)
+    if host.group(3) or region in other_partitions:
+        raise setting.refuse(
+            "is in an ECR registry outside the aws partition; this platform deploys only to the aws partition"
+        )
+    if region not in regions:
+        raise setting.refuse(f"names the ECR region {region!r}, which is not an AWS region")
+    if not 2 <= len(path) <= 256 or not _ECR_REPOSITORY.fullmatch(path):
+        raise setting.refuse(
+            "is not an ECR repository name: lowercase letters and digits separated by single '.', '_', '-' or '/'"
+        )
+    if production and not at:
+        raise setting.refuse(
+            "is not pinned by digest: an environment with deletion_protection on deploys only an image pinned "
+            f"by digest, so a re-pushed tag cannot change it (e.g. {_ECR_EXAMPLE})"
         )
     return raw
 
 
-def _image(raw: str) -> str:
-    if not raw.isascii() or not _IMAGE.fullmatch(raw) or len(raw) > 255:
-        raise ConfigError(
-            f"CONTAINER_IMAGE={_describe(raw)} is not an image reference (e.g. 123456789012.dkr.ecr.eu-north-1.amazonaws.com/catalog-api:1.4.2)"
+def _email(setting: _Setting) -> str:
+    # email-validator without the DNS check (no network here); quoted local parts,
+    # IP-address domains, display names and non-ASCII addresses stay refused, since
+    # SNS e-mail subscriptions are not documented to deliver to them.
+    from email_validator import EmailNotValidError, validate_email
+
+    raw = str(setting.value)
+    if not raw.isascii():
+        raise setting.refuse("is not an e-mail address SNS delivers to: use ASCII (an IDNA domain as xn--…)")
+    try:
+        validate_email(raw, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise setting.refuse(f"is not an e-mail address SNS delivers to: {error}") from None
+    return raw
+
+
+# GitHub: owner (user or organization) 1-39 letters, digits and single hyphens, not
+# starting or ending with one (the sign-up form's messages, as collected by the npm
+# package github-username-regex); repository 1-100 ASCII letters, digits, '.', '-',
+# '_', not ending in '.git' or '.wiki' ("Repository name" in GitHub's repository
+# limits page, github/docs pull request 44805); '.' and '..' are not names in git.
+# Both read 2026-11-23.
+_GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_GITHUB_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def _github(setting: _Setting) -> str:
+    raw = str(setting.value)
+    owner, slash, name = raw.partition("/")
+    if (
+        not slash
+        or not _GITHUB_OWNER.fullmatch(owner)
+        or not _GITHUB_NAME.fullmatch(name)
+        or name in {".", ".."}
+        or name.endswith((".git", ".wiki"))
+    ):
+        raise setting.refuse(
+            "is not a GitHub repository: owner/name, the owner 1-39 letters, digits and single inner hyphens, "
+            "the name 1-100 letters, digits, '.', '-' or '_' (not ending in .git)"
         )
     return raw
 
 
-def _nat(raw: str) -> int:
-    if raw not in {"1", "2"}:
-        raise ConfigError(f"NAT_GATEWAYS={_describe(raw)} is not allowed: 2 (one per AZ) or 1 (single, cheaper)")
-    return int(raw)
+def _nat(setting: _Setting) -> int:
+    if setting.value not in (1, 2):
+        raise setting.refuse("is not allowed: 2 (one per AZ) or 1 (single, cheaper)")
+    return int(setting.value)
 
 
-def _flag(raw: str, variable: str) -> bool:
-    if raw not in {"true", "false"}:
-        raise ConfigError(f"{variable}={_describe(raw)} is not allowed: true or false")
-    return raw == "true"
+def _between(low: int, high: int) -> Callable[[_Setting], int]:
+    def check(setting: _Setting) -> int:
+        if not low <= int(setting.value) <= high:
+            raise setting.refuse(f"is not allowed: an integer from {low} to {high}")
+        return int(setting.value)
+
+    return check
 
 
-def _email(raw: str) -> str:
-    if not raw.isascii() or not _EMAIL.fullmatch(raw):
-        raise ConfigError(f"ALARM_EMAIL={_describe(raw)} is not an e-mail address (e.g. oncall@example.com)")
+def _same(setting: _Setting) -> Value:
+    return setting.value
+
+
+_VALIDATORS: dict[str, Callable[[_Setting], Value]] = {
+    "suffix": _suffix,
+    "region": _region,
+    "alarm_email": _email,
+    "nat_gateways": _nat,
+    "github_repository": _github,
+    "state.bucket": _bucket,
+    "state.bucket_region": _region,
+    "state.lock_table": _table,
+    "scaling.min_tasks": _between(1, MAX_TASKS_LIMIT),
+    "scaling.max_tasks": _between(1, MAX_TASKS_LIMIT),
+    "scaling.on_demand_base": _between(0, MAX_TASKS_LIMIT),
+}
+
+
+# --- reading the file and the overrides -------------------------------------------------
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _closest(name: str) -> str:
+    candidates = [*(key.name for key in KEYS), *TABLES]
+    leaf = name.rpartition(".")[2]
+    same_leaf = [key.name for key in KEYS if key.name.rpartition(".")[2] == leaf]
+    near = same_leaf or difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if not near:
+        by_leaf = {key.name.rpartition(".")[2]: key.name for key in KEYS}
+        near = [by_leaf[match] for match in difflib.get_close_matches(leaf, by_leaf, n=1, cutoff=0.6)]
+    return f"did you mean {near[0]}? " if near else ""
+
+
+def _environment_file(environ: Mapping[str, str]) -> tuple[str, Path]:
+    name = environ.get(ENVIRONMENT_VARIABLE, DEFAULT_ENVIRONMENT)
+    directory_raw = environ.get(DIRECTORY_VARIABLE)
+    if directory_raw is not None and not directory_raw.strip():
+        raise ConfigError(
+            f"{DIRECTORY_VARIABLE} is set but empty; unset it to use {ENVIRONMENTS_DIR}/ or give a folder"
+        )
+    directory = ROOT / (directory_raw or ENVIRONMENTS_DIR)
+    available = sorted(path.stem for path in directory.glob("*.toml")) if directory.is_dir() else []
+    listing = ", ".join(available) or f"none in {_relative(directory)}/"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", name):
+        raise ConfigError(
+            f"{ENVIRONMENT_VARIABLE}={show(name)} is not an environment name (lowercase letters, digits, '-', '_'); "
+            f"available: {listing}"
+        )
+    path = directory / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"{ENVIRONMENT_VARIABLE}={name}: there is no {_relative(path)}; available: {listing}")
+    return name, path
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    where = _relative(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{where}: not UTF-8 text (byte {error.start}); save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{where}: not valid TOML: {error}") from None
+
+
+def _file_settings(path: Path) -> dict[str, _Setting]:
+    """The keys the file sets, type-checked; unknown keys and tables are refused."""
+    where = _relative(path)
+    document = _read_file(path)
+    flat: dict[str, object] = {}
+    for name, value in document.items():
+        if name in TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {name} = {show(value)} is {_type_name(value)}; expected a table [{name}]")
+            flat.update({f"{name}.{inner}": inner_value for inner, inner_value in value.items()})
+        else:
+            flat[name] = value
+    settings: dict[str, _Setting] = {}
+    for name, value in flat.items():
+        key = _BY_NAME.get(name)
+        if key is None:
+            known = ", ".join(key.name for key in KEYS)
+            raise ConfigError(f"{where}: unknown key {name!r}; {_closest(name)}known keys: {known}")
+        label = f"{where}: {name} = {show(value)}"
+        # bool is an int in Python: check it first so `nat_gateways = true` is refused.
+        if isinstance(value, bool) != (key.kind is bool) or not isinstance(value, key.kind):
+            raise ConfigError(f"{label} is {_type_name(value)}; expected {_expected(key)}")
+        settings[name] = _Setting(key, value, label)
+    for key in KEYS:
+        if key.required and key.name not in settings:
+            example = {"suffix": '"staging"', "region": f'"{DEFAULT_REGION}"'}[key.name]
+            raise ConfigError(
+                f"{where}: {key.name} is missing; every environment sets it (e.g. {key.name} = {example})"
+            )
+    return settings
+
+
+def _parse_override(key: Key, raw: str, label: str) -> Value:
+    if key.kind is bool:
+        if raw not in {"true", "false"}:
+            raise ConfigError(f"{label} is not allowed: true or false")
+        return raw == "true"
+    if key.kind is int:
+        if not re.fullmatch(r"[0-9]{1,9}", raw):
+            raise ConfigError(f"{label} is not an integer")
+        return int(raw)
     return raw
+
+
+def _override_settings(
+    environ: Mapping[str, str], file_settings: Mapping[str, _Setting], where: str
+) -> dict[str, _Setting]:
+    raw_list = environ.get(OVERRIDES_VARIABLE, "")
+    names = [name.strip() for name in raw_list.split(",") if name.strip()]
+    settings: dict[str, _Setting] = {}
+    for variable in names:
+        key = _BY_VARIABLE.get(variable)
+        if key is None:
+            near = difflib.get_close_matches(variable.upper(), _BY_VARIABLE, n=1)
+            hint = f"did you mean {near[0]}? " if near else ""
+            raise ConfigError(
+                f"{OVERRIDES_VARIABLE} names {show(variable)}, which is not an override variable; {hint}"
+                f"allowed: {', '.join(_BY_VARIABLE)}"
+            )
+        raw = environ.get(variable)
+        declared = file_settings.get(key.name)
+        if raw is None or not raw.strip():
+            state = "not set" if raw is None else "set but empty"
+            keeps = ""
+            if key.name == "state.bucket" and declared is not None:
+                # P-08: an environment with remote state never falls back to local state.
+                keeps = (
+                    f" ({where} keeps its state in S3 bucket {declared.value!r} and never falls back to local state)"
+                )
+            raise ConfigError(
+                f"{OVERRIDES_VARIABLE} names {variable} but {variable} is {state}{keeps}; "
+                f"give it a value or remove it from {OVERRIDES_VARIABLE}"
+            )
+        label = f"{variable}={show(raw)} (overriding {key.name} of {where})"
+        settings[key.name] = _Setting(key, _parse_override(key, raw, label), label)
+    return settings
+
+
+def _as_variable(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def load_config(environ: Mapping[str, str]) -> Config:
-    """Validate the variables of ``environ`` and build the ``Config``.
+    """Read ``environments/<ENV>.toml``, apply the overrides named in ``CATALOG_OVERRIDES``, validate.
 
-    An unset variable takes its default; a variable set to an empty string is an
-    error, because an empty value is nearly always a broken export rather than a
-    wish for the default.
+    Every refusal is a ``ConfigError`` with one line naming the file and key (or the
+    variable), the value and what is allowed.
     """
+    name, path = _environment_file(environ)
+    where = _relative(path)
+    from_file = _file_settings(path)
+    from_environment = _override_settings(environ, from_file, where)
+    merged = {**from_file, **from_environment}
 
-    def get(name: str) -> str | None:
-        value = environ.get(name)
-        if value is not None and value.strip() == "":
-            raise ConfigError(f"{name} is set but empty; unset it to use the default or give a value")
-        return value
+    values: dict[str, Value] = {}
+    deletion_protection = merged.get("protection.deletion_protection")
+    production = bool(deletion_protection.value) if deletion_protection else False
+    for key_name, setting in merged.items():
+        if key_name == "image":
+            values[key_name] = _image(setting, production=production)
+        else:
+            values[key_name] = _VALIDATORS.get(key_name, _same)(setting)
 
-    suffix = _suffix(get("ENVIRONMENT_SUFFIX") or DEFAULT_SUFFIX)
-    region = _region(get("AWS_REGION") or DEFAULT_REGION, "AWS_REGION")
-    bucket = get("STATE_BUCKET")
-    bucket_region = get("STATE_BUCKET_REGION")
-    lock_table = get("STATE_LOCK_TABLE")
-    if bucket is None and (bucket_region is not None or lock_table is not None):
-        given = "STATE_BUCKET_REGION" if bucket_region is not None else "STATE_LOCK_TABLE"
-        raise ConfigError(
-            f"{given} is set but STATE_BUCKET is not; set STATE_BUCKET too, or unset {given} for local state"
-        )
-    if bucket is not None and lock_table is None:
-        raise ConfigError(
-            "STATE_LOCK_TABLE is not set: a DynamoDB lock table is required with STATE_BUCKET so that two applies cannot corrupt the state"
-        )
-    state = StateConfig(
-        bucket=_bucket(bucket) if bucket is not None else None,
-        bucket_region=_state_region(bucket_region) if bucket_region is not None else region,
-        lock_table=_table(lock_table) if lock_table is not None else None,
+    state = _state(merged, values, where)
+    fields: dict[str, Any] = {
+        "environment_suffix": values["suffix"],
+        "region": values["region"],
+        "container_image": values.get("image"),
+        "nat_gateways": values.get("nat_gateways", Config.nat_gateways),
+        "alarm_email": values.get("alarm_email"),
+        "waf_enabled": values.get("waf_enabled", Config.waf_enabled),
+        "min_tasks": values.get("scaling.min_tasks", Config.min_tasks),
+        "max_tasks": values.get("scaling.max_tasks", Config.max_tasks),
+        "on_demand_base": values.get("scaling.on_demand_base", Config.on_demand_base),
+        "deletion_protection": production,
+        "final_snapshot": values.get("protection.final_snapshot", Config.final_snapshot),
+        "github_repository": values.get("github_repository"),
+    }
+    _check_scaling(fields, merged, where)
+    # What each override variable would have to say to change nothing: a variable set
+    # to something else without being named is reported, so a forgotten export shows.
+    effective: dict[str, object] = {
+        **{key.name: fields.get(_FIELD.get(key.name, key.name)) for key in KEYS},
+        "state.bucket": state.bucket,
+        "state.bucket_region": state.bucket_region,
+        "state.lock_table": state.lock_table,
+        "state.use_lockfile": state.use_lockfile,
+    }
+    ignored = tuple(
+        key.variable
+        for key in KEYS
+        if key.name not in from_environment
+        and key.variable in environ
+        and environ[key.variable] != _as_variable(effective[key.name])
     )
-    image = get("CONTAINER_IMAGE")
-    nat = get("NAT_GATEWAYS")
-    email = get("ALARM_EMAIL")
-    waf = get("WAF_ENABLED")
     return Config(
-        environment_suffix=suffix,
-        region=region,
+        environment_name=name,
         state=state,
-        container_image=_image(image) if image is not None else None,
-        nat_gateways=_nat(nat) if nat is not None else 2,
-        alarm_email=_email(email) if email is not None else None,
-        waf_enabled=_flag(waf, "WAF_ENABLED") if waf is not None else True,
+        overrides=tuple(key.variable for key in KEYS if key.name in from_environment),
+        ignored_variables=ignored,
+        **fields,
     )
+
+
+# The Config field each key fills, where the names differ.
+_FIELD = {
+    "suffix": "environment_suffix",
+    "image": "container_image",
+    "scaling.min_tasks": "min_tasks",
+    "scaling.max_tasks": "max_tasks",
+    "scaling.on_demand_base": "on_demand_base",
+    "protection.deletion_protection": "deletion_protection",
+    "protection.final_snapshot": "final_snapshot",
+}
+
+
+def _optional_str(value: Value | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _state(merged: Mapping[str, _Setting], values: Mapping[str, Value], where: str) -> StateConfig:
+    bucket = _optional_str(values.get("state.bucket"))
+    lock_table = _optional_str(values.get("state.lock_table"))
+    if bucket is None:
+        given = [
+            merged[name] for name in ("state.bucket_region", "state.lock_table", "state.use_lockfile") if name in merged
+        ]
+        if given:
+            raise given[0].refuse(
+                f"needs state.bucket: without a bucket the state is local; set bucket in [state] of {where}, "
+                "or remove this key"
+            )
+        return StateConfig(bucket_region=str(values["region"]))
+    # DynamoDB locking is for Terraform older than 1.10, which does not know use_lockfile:
+    # with a lock table, use_lockfile is off unless the file turns both on (a migration).
+    use_lockfile = bool(values.get("state.use_lockfile", lock_table is None))
+    if not use_lockfile and lock_table is None:
+        raise merged["state.use_lockfile"].refuse(
+            "leaves the S3 state unlocked: keep use_lockfile = true (Terraform >= 1.10) or set lock_table "
+            "(a DynamoDB table, for older Terraform), so that two applies cannot corrupt the state"
+        )
+    return StateConfig(
+        bucket=bucket,
+        bucket_region=str(values.get("state.bucket_region", values["region"])),
+        lock_table=lock_table,
+        use_lockfile=use_lockfile,
+    )
+
+
+def _check_scaling(fields: Mapping[str, Any], merged: Mapping[str, _Setting], where: str) -> None:
+    def prefix(*names: str) -> str:
+        setting = next((merged[name] for name in names if name in merged), None)
+        return setting.label if setting else f"{where}: [scaling]"
+
+    low, high, base = fields["min_tasks"], fields["max_tasks"], fields["on_demand_base"]
+    if low > high:
+        raise ConfigError(
+            f"{prefix('scaling.min_tasks', 'scaling.max_tasks')} is not allowed: "
+            f"min_tasks ({low}) must not exceed max_tasks ({high})"
+        )
+    if base > high:
+        raise ConfigError(
+            f"{prefix('scaling.on_demand_base', 'scaling.max_tasks')} is not allowed: "
+            f"on_demand_base ({base}) must be from 0 to max_tasks ({high})"
+        )

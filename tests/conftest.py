@@ -14,17 +14,9 @@ provider_loader.enable(eager=os.environ.get(provider_loader.DISABLE_SWITCH) == "
 
 from tests.synth import Json, Synthesis, synthesize, synthesize_bootstrap  # noqa: E402 - after the loader on purpose
 
-# Every non-default option at once, so one extra synthesis covers them all.
-VARIANT = {
-    "STATE_BUCKET": "acme-catalog-tfstate",
-    "STATE_BUCKET_REGION": "eu-west-1",
-    "STATE_LOCK_TABLE": "acme-catalog-tflock",
-    # The longest suffix allowed (16): every name must still pass the F-8 guardrail.
-    "ENVIRONMENT_SUFFIX": "prod-eu-canary-1",
-    "NAT_GATEWAYS": "1",
-    "WAF_ENABLED": "false",
-    "ALARM_EMAIL": "oncall@example.com",
-}
+# Every non-default option at once, so one extra synthesis covers them all: the
+# committed test environment tests/environments/variant.toml, selected as a user would.
+VARIANT = {"ENV": "variant", "CATALOG_ENVIRONMENTS_DIR": "tests/environments"}
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +27,7 @@ def synth() -> Synthesis:
 
 @pytest.fixture(scope="session")
 def variant_synth() -> Synthesis:
-    """The app with remote state in S3, the longest suffix, a single NAT gateway, no WAF and an alarm e-mail."""
+    """The app from tests/environments/variant.toml: S3 state with lockfile, longest suffix, one NAT, no WAF, protection on."""
     return synthesize(VARIANT)
 
 
