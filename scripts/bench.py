@@ -3,7 +3,7 @@
 Runs, interleaved and three times each: a full synth of all four stacks with the
 lazy provider import, the same synth with the provider's eager import
 (CATALOG_EAGER_PROVIDER_IMPORT=1), the whole pytest run, and a synth with a bad
-ENVIRONMENT_SUFFIX. Prints medians, the phase split of the synth and the ratios
+ENVIRONMENT_SUFFIX override. Prints medians, the phase split of the synth and the ratios
 against the targets; exits 1 if a target is missed or the two synths differ by a byte.
 """
 
@@ -52,8 +52,7 @@ def _stack_bytes(outdir: Path) -> dict[str, bytes]:
 def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir()
-    variables = ("ENVIRONMENT_SUFFIX", "AWS_REGION", "STATE_BUCKET", "STATE_BUCKET_REGION", "STATE_LOCK_TABLE",
-                 "CONTAINER_IMAGE", "NAT_GATEWAYS", "ALARM_EMAIL", "WAF_ENABLED", "CATALOG_EAGER_PROVIDER_IMPORT")  # fmt: skip
+    variables = ("ENV", "CATALOG_OVERRIDES", "CATALOG_ENVIRONMENTS_DIR", "CATALOG_EAGER_PROVIDER_IMPORT")
     base = {k: v for k, v in os.environ.items() if k not in variables}
     walls: dict[str, list[float]] = {"lazy": [], "eager": [], "pytest": [], "config error": []}
     phases: dict[str, dict[str, list[float]]] = {"lazy": {}, "eager": {}}
@@ -68,7 +67,12 @@ def main() -> int:
                 phases[mode].setdefault(phase, []).append(seconds)
         identical &= outputs["lazy"] == outputs["eager"] and len(outputs["lazy"]) == 4
         walls["pytest"].append(_timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], base, 0))
-        bad = {**base, "ENVIRONMENT_SUFFIX": "Not_Valid", "CDKTF_OUTDIR": str(WORK / "never")}
+        bad = {
+            **base,
+            "CATALOG_OVERRIDES": "ENVIRONMENT_SUFFIX",
+            "ENVIRONMENT_SUFFIX": "Not_Valid",
+            "CDKTF_OUTDIR": str(WORK / "never"),
+        }
         walls["config error"].append(_timed([sys.executable, "main.py"], bad, 2))
         print(f"run {run + 1}/{RUNS}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in walls.items()), flush=True)
 

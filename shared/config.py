@@ -44,7 +44,6 @@ MAX_TASKS_LIMIT = 100
 # A longer value is cut in messages: a pasted 10,000-character value must not flood the terminal.
 SHOWN_CHARACTERS = 60
 
-_VERSIONS_FILE = Path(__file__).parent / "data" / "aurora_postgresql_versions.json"
 _REGIONS_FILE = Path(__file__).parent / "data" / "aws_regions.json"
 
 
@@ -114,12 +113,6 @@ class Config:
         if self.ignored_variables:
             line += f"; ignored (not named in {OVERRIDES_VARIABLE}): {', '.join(self.ignored_variables)}"
         return line
-
-
-def aurora_versions() -> Mapping[str, tuple[str, ...]]:
-    """Aurora PostgreSQL versions accepted per region, from the checked-in allowlist."""
-    data = json.loads(_VERSIONS_FILE.read_text(encoding="utf-8"))
-    return {region: tuple(versions) for region, versions in data["regions"].items()}
 
 
 # --- the keys of an environment file -------------------------------------------------
