@@ -34,7 +34,9 @@ def _synthesize(config: Config) -> Mapping[str, Json]:
     app.synth()
     outdir = Path(app.outdir)
     manifest = json.loads((outdir / "manifest.json").read_text())
-    return {name: json.loads((outdir / manifest["stacks"][name]["synthesizedStackPath"]).read_text()) for name in STACKS}
+    return {
+        name: json.loads((outdir / manifest["stacks"][name]["synthesizedStackPath"]).read_text()) for name in STACKS
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,9 @@ def _backend_of(layer: str, state: StateConfig) -> Json:
     from shared.layer import LayerContext, LayerStack
     from shared.naming import Naming
 
-    context = LayerContext(naming=Naming(project="catalog-api", suffix="dev"), region="eu-north-1", tags={}, state=state)
+    context = LayerContext(
+        naming=Naming(project="catalog-api", suffix="dev"), region="eu-north-1", tags={}, state=state
+    )
     stack = LayerStack(Testing.app(), layer, layer=layer, context=context)
     document: Json = json.loads(Testing.synth(stack))
     backend: Json = document["terraform"]["backend"]
