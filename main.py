@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,10 +74,22 @@ def _add_guardrails(*stacks: TerraformStack) -> None:
 
 
 def build_bootstrap(scope: Construct, config: Config) -> BootstrapStack:
-    """Create the remote-state bootstrap stack (local state) in ``scope``."""
+    """Create the remote-state bootstrap stack (local state; GitHub deploy roles when a repository is set)."""
     from stacks.bootstrap_stack import BootstrapStack, BootstrapStackProps
 
-    stack = BootstrapStack(scope, "bootstrap", props=BootstrapStackProps(context=_context(config, local_state=True)))
+    context = _context(config, local_state=True)
+    if config.state.bucket is not None:
+        # The bucket is created where the environment file says it lives.
+        context = replace(context, region=config.state.bucket_region)
+    props = BootstrapStackProps(
+        context=context,
+        bucket_name=config.state.bucket,
+        lock_table_name=config.state.lock_table,
+        github_repository=config.github_repository,
+        github_environment=config.environment_name,
+        deploy_region=config.region,
+    )
+    stack = BootstrapStack(scope, "bootstrap", props=props)
     _add_guardrails(stack)
     return stack
 

@@ -24,7 +24,10 @@ Json = Mapping[str, Any]
 Rule = Callable[[Json], list[str]]
 
 # Every S3/local backend argument Terraform 1.11 knows; anything else fails `terraform init` (F-1).
-# https://developer.hashicorp.com/terraform/language/backend/s3#configuration
+# https://developer.hashicorp.com/terraform/language/backend/s3#configuration (read 2026-11-23).
+# Deprecated aliases (endpoint, force_path_style, dynamodb_endpoint, ...) are left out on purpose.
+# The same names are the only keys a terraform_remote_state `config` of that backend accepts:
+# Terraform 1.11.4 refuses any other with 'Invalid backend configuration ... unexpected attribute'.
 BACKEND_ARGUMENTS: Mapping[str, frozenset[str]] = {
     "local": frozenset({"path", "workspace_dir"}),
     "s3": frozenset(
@@ -132,7 +135,9 @@ def check_backend(doc: Json) -> list[str]:
         if settings.get("encrypt") is not True:
             errors.append("[F-1] terraform.backend.s3.encrypt: state must be encrypted. Fix: encrypt = true.")
         if not settings.get("dynamodb_table") and settings.get("use_lockfile") is not True:
-            errors.append("[F-1] terraform.backend.s3: no state locking. Fix: set dynamodb_table (STATE_LOCK_TABLE).")
+            errors.append(
+                "[F-1] terraform.backend.s3: no state locking. Fix: use_lockfile = true (Terraform >= 1.10, the default), or a lock_table for older Terraform."
+            )
     if kind == "local" and str(settings.get("path", "")).startswith("/"):
         errors.append(
             f"[F-1] terraform.backend.local.path: {settings['path']!r} is absolute and breaks portability. Fix: a relative path."

@@ -43,8 +43,9 @@ class LayerStack(TerraformStack):
         key = f"{context.naming.suffix}/{layer}.tfstate"
         state = context.state
         if state.bucket is not None:
-            # cdktf 0.21's S3Backend has dynamodb_table but no use_lockfile; the lock
-            # table is mandatory in shared.config, so locking is always real (R-18, F-1).
+            # A lock table means Terraform older than 1.10, which fails init on the unknown
+            # use_lockfile argument, so the two are never written together (the S3 backend
+            # docs allow both only while migrating between them).
             S3Backend(
                 self,
                 bucket=state.bucket,
@@ -53,6 +54,12 @@ class LayerStack(TerraformStack):
                 encrypt=True,
                 dynamodb_table=state.lock_table,
             )
+            if state.lock_table is None and state.use_lockfile:
+                # cdktf 0.21's S3Backend has no use_lockfile; the override is its escape
+                # hatch. S3-native locking needs Terraform >= 1.10, and 1.11 deprecates the
+                # DynamoDB lock (https://developer.hashicorp.com/terraform/language/backend/s3,
+                # read 2026-11-23). Without either, check_backend refuses the synth (F-1).
+                self.add_override("terraform.backend.s3.use_lockfile", True)
         else:
             # Terraform runs in cdktf.out/stacks/<stack>/, three levels below the
             # project root; a relative path keeps state and snapshots portable.

@@ -112,7 +112,7 @@ def test_f1_invented_backend_property_is_refused() -> None:
 def test_f1_s3_backend_without_locking_or_encryption_is_refused() -> None:
     message = _refused(lambda s: None, backend=lambda s: S3Backend(s, bucket="b", key="k", region="eu-north-1"))
     assert "[F-1] terraform.backend.s3.encrypt: state must be encrypted. Fix: encrypt = true." in message
-    assert "[F-1] terraform.backend.s3: no state locking. Fix: set dynamodb_table (STATE_LOCK_TABLE)." in message
+    assert "[F-1] terraform.backend.s3: no state locking. Fix: use_lockfile = true" in message
 
 
 def test_f2_aurora_version_not_offered_in_region_is_refused() -> None:
