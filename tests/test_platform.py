@@ -99,7 +99,8 @@ def test_r18_s3_state_encrypted_locked_key_per_stack(variant_synth: Synthesis) -
             "key": f"prod-eu-canary-1/{stack}.tfstate",
             "region": "eu-west-1",
             "encrypt": True,
-            "dynamodb_table": "acme-catalog-tflock",
+            # S3-native locking (Terraform >= 1.10), the default; DynamoDB only when a lock table is set.
+            "use_lockfile": True,
         }
         keys.add(s3["key"])
     assert len(keys) == 4
