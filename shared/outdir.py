@@ -286,6 +286,7 @@ def signals_as_exit() -> Iterator[None]:
         yield
         return
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    _deferred["raised"] = 0
     for signum in previous:
         signal.signal(signum, _raise_interrupted)
     try:
@@ -349,13 +350,18 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-_deferred: dict[str, int] = {"depth": 0, "pending": 0}
+_deferred: dict[str, int] = {"depth": 0, "pending": 0, "raised": 0}
 
 
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    # A second Ctrl-C while the first one is being cleaned up (a few seconds at most)
+    # would otherwise interrupt the clean-up itself.
+    if _deferred["raised"]:
+        return
     if _deferred["depth"]:
         _deferred["pending"] = signum
         return
+    _deferred["raised"] = signum
     raise Interrupted(signum)
 
 
@@ -376,6 +382,7 @@ def _signals_deferred() -> Iterator[None]:
         pending = _deferred["pending"]
         if not _deferred["depth"] and pending:
             _deferred["pending"] = 0
+            _deferred["raised"] = pending
             raise Interrupted(pending)
 
 

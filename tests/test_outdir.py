@@ -307,6 +307,19 @@ def test_an_interrupted_synth_leaves_the_previous_output_and_no_staging(project:
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers, "handlers restored"
 
 
+def test_a_second_signal_does_not_interrupt_the_clean_up(project: Path) -> None:
+    cleaned: list[bool] = []
+    with pytest.raises(outdir.Interrupted) as raised, outdir.signals_as_exit():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            cleaned.append(True)
+    assert cleaned == [True] and raised.value.signum == signal.SIGINT
+
+
 def test_a_signal_during_the_swap_waits_until_the_swap_is_done(project: Path) -> None:
     swapped: list[bool] = []
     with pytest.raises(outdir.Interrupted), outdir.signals_as_exit(), outdir._signals_deferred():
