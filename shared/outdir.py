@@ -44,6 +44,8 @@ from types import FrameType
 MANIFEST = "manifest.json"
 STACKS = "stacks"
 CDKTF_ENTRIES = frozenset({MANIFEST, STACKS})
+# The keys cdktf 0.21 writes into manifest.json.
+MANIFEST_KEYS = frozenset({"version", "stacks"})
 
 # Files Terraform and the cdktf CLI keep in a stack's working folder
 # (cdktf.out/stacks/<stack>/) that a synth must not throw away: the initialised
@@ -136,11 +138,12 @@ class Target:
 def is_cdktf_output(path: Path) -> bool:
     """True for an empty folder or one holding only what a cdktf synth writes.
 
-    Recognized by cdktf's own ``manifest.json`` (a JSON object with a ``stacks``
-    object) rather than by a marker of this project's: outputs written before this
-    check existed, and by ``cdktf synth``, are recognized with no migration. Only
-    ``manifest.json`` and ``stacks/`` (holding folders) may be there, so a folder that
-    merely contains a manifest.json among other things is still refused.
+    Recognized by cdktf's own ``manifest.json`` (a JSON object with no other keys
+    than cdktf's ``version`` and ``stacks``) rather than by a marker of this
+    project's: outputs written before this check existed, and by ``cdktf synth``, are
+    recognized with no migration. Only ``manifest.json`` and ``stacks/`` (holding
+    folders) may be there, so a folder that merely contains a manifest.json among
+    other things, or someone else's manifest.json, is still refused.
     """
     if not path.is_dir() or path.is_symlink():
         return False
@@ -153,7 +156,9 @@ def is_cdktf_output(path: Path) -> bool:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("stacks"), dict):
+    if not isinstance(manifest, dict) or not set(manifest) <= MANIFEST_KEYS:
+        return False
+    if not isinstance(manifest.get("stacks", {}), dict):
         return False
     stacks = path / STACKS
     return STACKS not in entries or (stacks.is_dir() and all(child.is_dir() for child in stacks.iterdir()))

@@ -144,7 +144,9 @@ def test_a_manifest_among_other_files_is_not_a_cdktf_output(project: Path) -> No
     (site / "index.html").unlink()
     assert outdir.is_cdktf_output(site)
     (site / "manifest.json").write_text('{"name": "a web app"}')
-    assert not outdir.is_cdktf_output(site), "a manifest.json without stacks is someone else's"
+    assert not outdir.is_cdktf_output(site), "a manifest.json with other keys than cdktf's is someone else's"
+    (site / "manifest.json").write_text('{"version": "0.21.0", "stacks": []}')
+    assert not outdir.is_cdktf_output(site)
 
 
 def test_a_missing_parent_is_created(project: Path) -> None:
