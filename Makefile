@@ -35,6 +35,9 @@ NPM_STAMP := node_modules/.installed
 # checkov pins libraries that conflict with cdktf's, so it lives in its own virtualenv.
 SCAN_VENV  := .checkov-venv
 SCAN_STAMP := $(SCAN_VENV)/.installed
+# boto3 (deploy preflight) needs python-dateutil < 3, the synth pins 4.0.0: its own virtualenv too.
+PREFLIGHT_VENV  := .preflight-venv
+PREFLIGHT_STAMP := $(PREFLIGHT_VENV)/.installed
 
 .PHONY: help install synth test unit scan snapshots lint bench docs-check bootstrap deploy destroy outputs preflight clean \
         $(addprefix deploy-,$(LAYERS)) $(addprefix diff-,$(LAYERS)) $(addprefix destroy-,$(LAYERS))
@@ -43,7 +46,7 @@ help: ## List the targets
 	@awk -F'## ' '/## / && !/^\t/ { split($$1, t, ":"); n = (t[1] ~ /addprefix/) ? t[2] : t[1]; \
 	  gsub(/%/, "<layer>", n); gsub(/ /, "", n); printf "  %-22s %s\n", n, $$2 }' $(MAKEFILE_LIST)
 
-install: $(PY_STAMP) $(NPM_STAMP) ## Create .venv and node_modules from the pinned dependency files
+install: $(PY_STAMP) $(NPM_STAMP) $(PREFLIGHT_STAMP) ## Create .venv and node_modules from the pinned dependency files
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -53,6 +56,11 @@ $(PY_STAMP): requirements.txt requirements-dev.txt
 $(SCAN_STAMP): requirements-scan.txt
 	python3 -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
+$(PREFLIGHT_STAMP): requirements-preflight.txt
+	python3 -m venv $(PREFLIGHT_VENV)
+	$(PREFLIGHT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-preflight.txt
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
@@ -91,7 +99,7 @@ bench: install ## Time synth (lazy vs eager provider import), the pytest run and
 	$(PYTHON) scripts/bench.py
 
 preflight: install
-	@$(PYTHON) scripts/preflight.py
+	@$(PREFLIGHT_VENV)/bin/python scripts/preflight.py
 
 bootstrap: preflight ## Create the remote-state bucket and lock table once per account and suffix; prints what to export
 	$(PYTHON) scripts/bootstrap.py check

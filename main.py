@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shared import outdir
 from shared.config import PROJECT, Config, ConfigError, load_config
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from stacks.edge_stack import EdgeStack
     from stacks.network_stack import NetworkStack
 
+ROOT = Path(__file__).resolve().parent
 OUTDIR = "cdktf.out"
 BOOTSTRAP_OUTDIR = "cdktf.out.bootstrap"
 # R-14: on every resource through provider default_tags.
@@ -181,6 +182,20 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
     if report := config.override_report():
         print(report, file=sys.stderr)
     clock.lap("config")
+    # The output folder is checked before the slow imports too: a refused one costs
+    # well under a second, and nothing is deleted or half-written (shared/outdir.py).
+    try:
+        target = outdir.Target.resolve(
+            environ.get("CDKTF_OUTDIR"),
+            BOOTSTRAP_OUTDIR if bootstrap else OUTDIR,
+            cwd=Path.cwd(),
+            project_root=ROOT,
+            home=Path.home(),
+        )
+        outdir.check(target)
+    except outdir.OutputError as error:
+        print(f"output error: {error}", file=sys.stderr)
+        return error.status
 
     from shared import provider_loader
 
@@ -194,42 +209,33 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
 
     clock.lap("import")
 
-    # Synthesize next to the target and swap it in only when every stack passed its
-    # guardrails, so a refused synth leaves the previous cdktf.out/ as it was.
-    outdir = Path(environ.get("CDKTF_OUTDIR", BOOTSTRAP_OUTDIR if bootstrap else OUTDIR)).resolve()
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    def synthesize(staging: Path) -> None:
+        try:
+            app = App(outdir=str(staging))
+            if bootstrap:
+                build_bootstrap(app, config)
+            else:
+                build(app, config)
+            clock.lap("build")
+            app.synth()
+        except outdir.Interrupted:
+            _stop_node_quietly()
+            raise
+
+    # Synthesized next to the target and swapped in only when every stack passed its
+    # guardrails, so a refused or interrupted synth leaves the previous output as it was.
     try:
-        app = App(outdir=str(staging))
-        if bootstrap:
-            build_bootstrap(app, config)
-        else:
-            build(app, config)
-        clock.lap("build")
-        app.synth()
+        outdir.write(target, synthesize, on_wait=lambda message: print(message, file=sys.stderr))
+    except outdir.OutputError as error:
+        print(f"output error: {error}", file=sys.stderr)
+        return error.status
     except Exception as error:  # noqa: BLE001 - report, clean up, exit non-zero
-        shutil.rmtree(staging, ignore_errors=True)
         print(f"synth refused: {_first_lines(error)}", file=sys.stderr)
         return 1
-    _keep_terraform_working_files(outdir, staging)
-    shutil.rmtree(outdir, ignore_errors=True)
-    staging.rename(outdir)
     clock.lap("synth")
     if timings := environ.get("CATALOG_SYNTH_TIMINGS"):
         Path(timings).write_text(json.dumps(clock.laps))
     return 0
-
-
-def _keep_terraform_working_files(previous: Path, staging: Path) -> None:
-    """Carry each stack's .terraform/ and provider lock file into the new output.
-
-    Without this every synth would throw away the initialised providers and the
-    .terraform.lock.hcl that pins their checksums, and the next deploy would start over.
-    """
-    for stack in (staging / "stacks").iterdir() if (staging / "stacks").is_dir() else ():
-        for name in (".terraform", ".terraform.lock.hcl"):
-            source = previous / "stacks" / stack.name / name
-            if source.exists():
-                source.rename(stack / name)
 
 
 class _Clock:
@@ -253,5 +259,69 @@ def _first_lines(error: Exception) -> str:
     return "\n".join(kept) or type(error).__name__
 
 
+def use_project_node(environ: MutableMapping[str, str], root: Path = ROOT) -> None:
+    """Make jsii run the project's Node 22 (``npm ci`` puts it in node_modules/.bin).
+
+    jsii's Python runtime starts its kernel with ``environ.get("JSII_NODE", "node")``
+    through subprocess.Popen with ``env=os.environ.copy()``, so a bare ``node`` is
+    looked up on PATH (jsii 1.142.0, jsii/_kernel/providers/process.py,
+    ``_NodeProcess.start``). On a machine whose own node is 20, jsii prints a
+    multi-line end-of-life banner, which its stderr reader shows as raw bytes.
+    Without node_modules (before ``make install``) the machine's node is used as before;
+    a JSII_NODE set by the user is left alone.
+    """
+    node = root / "node_modules" / ".bin" / "node"
+    if "JSII_NODE" in environ or not os.access(node, os.X_OK):
+        return
+    environ["JSII_NODE"] = str(node)
+    path = environ.get("PATH", "")
+    if str(node.parent) not in path.split(os.pathsep):
+        environ["PATH"] = os.pathsep.join(filter(None, (str(node.parent), path)))
+
+
+def _stop_node_quietly() -> None:
+    """After an interrupt, end jsii's node process before the staging folder goes.
+
+    It may still be writing stacks into the staging folder (jsii sends it one request
+    and waits; the interrupt only ends the wait). jsii's stderr reader thread
+    ("process.stderr_sink") would relay its dying words as raw bytes, so stderr is
+    muted until that thread has read them.
+    """
+    real_stderr = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            outdir.stop_child_processes()
+            for thread in threading.enumerate():
+                if thread.name == "process.stderr_sink":
+                    thread.join(timeout=2)
+        finally:
+            sys.stderr = real_stderr
+
+
+def _run(argv: Sequence[str]) -> int:
+    """``main`` for a process: SIGINT and SIGTERM end it with one line and exit 130 or 143."""
+    with outdir.signals_as_exit():
+        try:
+            return main(os.environ, argv)
+        except outdir.Interrupted as interrupt:
+            _stop_node_quietly()
+            print(
+                f"interrupted by {interrupt.name}: no partial output was left; the output folder holds "
+                "the last complete synth",
+                file=sys.stderr,
+            )
+            return interrupt.exit_code
+
+
 if __name__ == "__main__":
-    sys.exit(main(os.environ, sys.argv[1:]))
+    use_project_node(os.environ)
+    status = _run(sys.argv[1:])
+    if status > 128:
+        # Interrupted: jsii's exit hook would write to its node process, which the same
+        # Ctrl-C has already ended, and print a BrokenPipeError traceback. Everything of
+        # ours is cleaned up by now, so leave without exit hooks.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)

@@ -1,46 +1,143 @@
-"""Check, before any deploy or destroy, that Terraform and AWS credentials are present.
+"""Check, before any deploy, diff or destroy, that Terraform is new enough and the AWS credentials work.
 
-Prints one line naming what is missing and exits 1; prints nothing and exits 0 when
-all is there. It does not call AWS: it only looks where the AWS SDKs look.
+    python scripts/preflight.py      (make preflight; every deploy/diff/destroy target runs it first)
+
+Prints one line naming what is wrong and exits 1, or one line with the Terraform
+version and the AWS account the deploy would go to and exits 0. Standard library
+only, apart from boto3 for the credential check, which ``make install`` puts in its
+own virtualenv (.preflight-venv: botocore requires python-dateutil < 3, the synth's
+pins have 4.0.0). Importable without cdktf and without boto3.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
+from typing import Any
 
-CREDENTIAL_VARIABLES = (
-    ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
-    ("AWS_PROFILE",),
-    ("AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"),
-    ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",),
-    ("AWS_CONTAINER_CREDENTIALS_FULL_URI",),
-)
+# The S3 backend's use_lockfile (state locking with a lock object next to the state,
+# no DynamoDB table) arrived in Terraform 1.10.0: hashicorp/terraform#35845, "backend/s3:
+# s3 native locking changelog entry", target release 1.10.0 (2024-10-11), and #36037
+# (1.10 upgrade notes); argument documented at
+# https://developer.hashicorp.com/terraform/language/backend/s3 (read 2026-11-23).
+MINIMUM_TERRAFORM = (1, 10, 0)
+INSTALL_URL = "https://developer.hashicorp.com/terraform/install"
+DEFAULT_REGION = "eu-north-1"
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$")
 
 
-def problem(environ: Mapping[str, str], home: Path) -> str | None:
-    """The first missing prerequisite as one line, or None."""
-    if shutil.which("terraform", path=environ.get("PATH")) is None:
-        return "terraform is not on PATH: install Terraform 1.5 or later (https://developer.hashicorp.com/terraform/install)"
-    if any(all(environ.get(name) for name in group) for group in CREDENTIAL_VARIABLES):
+class PreflightError(Exception):
+    """A missing or unusable prerequisite; the message is one line for a person."""
+
+
+def _minimum() -> str:
+    return ".".join(map(str, MINIMUM_TERRAFORM))
+
+
+def terraform_version(environ: Mapping[str, str]) -> str:
+    """The version of the ``terraform`` on PATH, if it is at least MINIMUM_TERRAFORM."""
+    executable = shutil.which("terraform", path=environ.get("PATH"))
+    if executable is None:
+        raise PreflightError(f"terraform is not on PATH: install Terraform {_minimum()} or later ({INSTALL_URL})")
+    try:
+        # CHECKPOINT_DISABLE: no call to HashiCorp's version-check service.
+        result = subprocess.run(
+            [executable, "version", "-json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**environ, "CHECKPOINT_DISABLE": "1"},
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise PreflightError(f"could not run `{executable} version -json`: {error}") from None
+    version = _parse_version_json(result.stdout) if result.returncode == 0 else None
+    if version is None:
+        raise PreflightError(
+            f"could not read the Terraform version from `{executable} version -json` "
+            f"(exit {result.returncode}): install Terraform {_minimum()} or later ({INSTALL_URL})"
+        )
+    match = _VERSION.match(version)
+    assert match is not None, "checked by _parse_version_json"
+    numbers = tuple(int(part) for part in match.group(1, 2, 3))
+    # A pre-release of the minimum (1.10.0-beta1) comes before the release.
+    if numbers < MINIMUM_TERRAFORM or (numbers == MINIMUM_TERRAFORM and match.group(4)):
+        raise PreflightError(
+            f"Terraform {version} at {executable} is too old: this project needs {_minimum()} or later "
+            f"(S3 state locking with use_lockfile); install a newer one ({INSTALL_URL})"
+        )
+    return version
+
+
+def _parse_version_json(text: str) -> str | None:
+    try:
+        document = json.loads(text)
+    except ValueError:
         return None
-    if (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file():
-        return None
-    return (
-        "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or run `aws configure`)"
-    )
+    version = document.get("terraform_version") if isinstance(document, dict) else None
+    return version if isinstance(version, str) and _VERSION.match(version) else None
 
 
-def main() -> int:
-    message = problem(os.environ, Path.home())
-    if message is not None:
-        print(f"preflight: {message}", file=sys.stderr)
+def caller_identity(environ: Mapping[str, str]) -> tuple[str, str]:
+    """(account, ARN) of the AWS credentials the SDKs and Terraform would use, from STS GetCallerIdentity."""
+    try:
+        boto3: Any = importlib.import_module("boto3")
+        config_module: Any = importlib.import_module("botocore.config")
+        errors: Any = importlib.import_module("botocore.exceptions")
+    except ImportError:
+        raise PreflightError("boto3 is not installed for the preflight check: run `make install`") from None
+    try:
+        session = boto3.session.Session()
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise PreflightError(
+                "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or run `aws configure` (or `aws sso login`)"
+            )
+        region = environ.get("AWS_REGION") or session.region_name or DEFAULT_REGION
+        # Bounded, so a preflight without a network answers in seconds instead of minutes.
+        config = config_module.Config(
+            connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"}
+        )
+        identity = session.client("sts", region_name=region, config=config).get_caller_identity()
+    except errors.ProfileNotFound as error:
+        raise PreflightError(f"{error}: set AWS_PROFILE to a profile in ~/.aws/config or ~/.aws/credentials") from None
+    except errors.PartialCredentialsError as error:
+        raise PreflightError(f"incomplete AWS credentials: {error}") from None
+    except errors.NoCredentialsError:
+        raise PreflightError(
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or run `aws configure` (or `aws sso login`)"
+        ) from None
+    except errors.ClientError as error:
+        detail = error.response.get("Error", {})
+        raise PreflightError(
+            f"AWS refused the credentials (from {credentials.method}) at STS GetCallerIdentity: "
+            f"{detail.get('Code', 'error')}: {detail.get('Message', error)}"
+        ) from None
+    except (errors.EndpointConnectionError, errors.ConnectTimeoutError, errors.ReadTimeoutError) as error:
+        raise PreflightError(f"could not reach AWS STS to check the credentials: {error}") from None
+    except errors.BotoCoreError as error:
+        raise PreflightError(f"the AWS credentials could not be used: {error}") from None
+    return str(identity["Account"]), str(identity["Arn"])
+
+
+def main(environ: Mapping[str, str]) -> int:
+    try:
+        version = terraform_version(environ)
+        account, arn = caller_identity(environ)
+    except PreflightError as problem:
+        print(f"preflight: {' '.join(str(problem).split())}", file=sys.stderr)
         return 1
+    print(f"preflight: Terraform {version}; AWS account {account} as {arn}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(os.environ))
