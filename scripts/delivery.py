@@ -229,8 +229,11 @@ class Result:
     """Exit code and captured output of one command."""
 
     code: int
+    """Exit status; 127 when the program is not on PATH."""
     stdout: str = ""
+    """Captured standard output; empty when not captured. Default: empty."""
     stderr: str = ""
+    """Captured standard error; empty when not captured. Default: empty."""
 
 
 class Runner(Protocol):
@@ -270,6 +273,7 @@ class LocalDigestStore:
     """``<state file>.digest`` beside a local state file."""
 
     state: Path
+    """The layer's local state file, e.g. .state/dev/app.tfstate."""
 
     @property
     def location(self) -> str:
@@ -296,9 +300,13 @@ class S3DigestStore:
     """The object ``<state key>.digest`` beside the state object, through the AWS CLI."""
 
     bucket: str
+    """State bucket."""
     key: str
+    """The layer's state key, e.g. prod/app.tfstate."""
     region: str
+    """Region of the state bucket."""
     run: Runner
+    """Runs the AWS CLI."""
 
     @property
     def location(self) -> str:
