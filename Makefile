@@ -39,7 +39,8 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 PREFLIGHT_VENV  := .preflight-venv
 PREFLIGHT_STAMP := $(PREFLIGHT_VENV)/.installed
 
-.PHONY: help install synth test unit scan snapshots lint bench docs-check bootstrap deploy destroy outputs preflight clean \
+.PHONY: help install synth test unit scan snapshots lint lint-workflows bench docs-check bootstrap deploy destroy outputs preflight clean \
+        plan plan-changed changed deploy-changed \
         $(addprefix deploy-,$(LAYERS)) $(addprefix diff-,$(LAYERS)) $(addprefix destroy-,$(LAYERS))
 
 help: ## List the targets
@@ -85,10 +86,14 @@ snapshots: install ## Rewrite snapshots/ (and the eager-import digests) from the
 	CATALOG_EAGER_PROVIDER_IMPORT=1 $(PYTHON) -m pytest tests/test_snapshots.py --snapshot-update -q || true
 	$(PYTHON) -m pytest tests/test_snapshots.py -q
 
-lint: install ## ruff and mypy
+lint: install lint-workflows ## ruff, mypy, and actionlint + zizmor on the CI workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+lint-workflows: install ## actionlint (with shellcheck) and zizmor, offline, on .github/workflows/
+	$(VENV)/bin/actionlint -shellcheck=$(VENV)/bin/shellcheck .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
 
 docs-check: install ## Render every mermaid diagram of the docs in headless Chromium (needs Debian's chromium)
 	@command -v chromium >/dev/null || { echo "docs-check: chromium is not installed (apt-get install chromium)"; exit 1; }
@@ -101,17 +106,34 @@ bench: install ## Time synth (lazy vs eager provider import), the pytest run and
 preflight: install
 	@$(PREFLIGHT_VENV)/bin/python scripts/preflight.py
 
-bootstrap: preflight ## Create the remote-state bucket and lock table once per account and suffix; prints what to export
+bootstrap: preflight ## Create (or update) the state bucket, a lock table if asked, and the GitHub deploy roles; prints the environment-file keys
 	$(PYTHON) scripts/bootstrap.py check
 	$(PYTHON) main.py --bootstrap
 	$(CDKTF) deploy bootstrap --output cdktf.out.bootstrap --skip-synth --auto-approve
-	$(PYTHON) scripts/bootstrap.py exports
+	$(PYTHON) scripts/bootstrap.py settings
 
 deploy: preflight synth ## Deploy all layers in order: network, data, app, edge
-	@for layer in $(LAYERS); do $(CDKTF) deploy $$layer $(DEPLOY_FLAGS); done
+	@for layer in $(LAYERS); do $(CDKTF) deploy $$layer $(DEPLOY_FLAGS); $(PYTHON) scripts/delivery.py record $$layer; done
 
 $(addprefix deploy-,$(LAYERS)): deploy-%: preflight synth ## Deploy one layer (network|data|app|edge); its producers must be deployed
 	$(CDKTF) deploy $* $(DEPLOY_FLAGS)
+	@$(PYTHON) scripts/delivery.py record $*
+
+# scripts/delivery.py plan exits 0 (no changes), 2 (changes) or 1 (error); make itself can only
+# succeed or fail (exit 2), so the plan targets fail on errors only. PLAN_SUMMARY=<file> appends the table.
+PLAN_FLAGS = $(if $(PLAN_SUMMARY),--summary-file "$(PLAN_SUMMARY)")
+
+plan: preflight synth ## Plan every layer (or LAYERS=app,edge) in dependency order; one summary table
+	@$(PYTHON) scripts/delivery.py plan --layers "$(LAYERS)" $(PLAN_FLAGS) || [ $$? -eq 2 ]
+
+plan-changed: preflight synth ## Plan only the layers `make changed` lists
+	@$(PYTHON) scripts/delivery.py plan --layers changed $(PLAN_FLAGS) || [ $$? -eq 2 ]
+
+changed: preflight synth ## List the layers whose configuration differs from their last deploy, and the layers reading them
+	@$(PYTHON) scripts/delivery.py changed
+
+deploy-changed: preflight synth ## Deploy exactly the changed layers in dependency order; record each digest after its deploy
+	@$(PYTHON) scripts/delivery.py deploy-changed --deploy "$(CDKTF) deploy {layer} $(DEPLOY_FLAGS)"
 
 $(addprefix diff-,$(LAYERS)): diff-%: preflight synth ## Show the plan of one layer
 	$(CDKTF) diff $* --skip-synth
