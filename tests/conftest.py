@@ -6,8 +6,11 @@ import os
 
 import pytest
 
+import main
 from shared import provider_loader
 
+# A bare `pytest` (outside make) runs jsii on the project's Node 22 too, with no end-of-life banner.
+main.use_project_node(os.environ)
 # Before any test module imports a provider class: otherwise the package's eager
 # __init__ would load all ~2,200 submodules (~20 s) before the first test.
 provider_loader.enable(eager=os.environ.get(provider_loader.DISABLE_SWITCH) == "1")
@@ -33,8 +36,8 @@ def variant_synth() -> Synthesis:
 
 @pytest.fixture(scope="session")
 def bootstrap_stack() -> Json:
-    """The bootstrap stack, with STATE_BUCKET set on purpose: it must stay on local state."""
-    return synthesize_bootstrap({"STATE_BUCKET": "acme-state", "STATE_LOCK_TABLE": "acme-lock"})
+    """The bootstrap stack of an environment that declares remote state: it must stay on local state."""
+    return synthesize_bootstrap(VARIANT)
 
 
 # The platform's own API image, by digest, in the account's private ECR repository.

@@ -262,7 +262,7 @@ def test_settings_name_the_github_variables_when_roles_exist() -> None:
 
 
 def test_bootstrap_refuses_bad_configuration(capsys: pytest.CaptureFixture[str]) -> None:
-    assert bootstrap.main(["check"], {"ENVIRONMENT_SUFFIX": "Bad"}) == 2
+    assert bootstrap.main(["check"], {"CATALOG_OVERRIDES": "ENVIRONMENT_SUFFIX", "ENVIRONMENT_SUFFIX": "Bad"}) == 2
     assert "ENVIRONMENT_SUFFIX" in capsys.readouterr().err
 
 

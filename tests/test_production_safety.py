@@ -43,13 +43,20 @@ def test_p01_engine_version_resolved_from_aws_at_plan_time(synth: Synthesis) -> 
     assert rest == []
     assert source["engine"] == "aurora-postgresql"
     assert source["parameter_group_family"] == "aurora-postgresql16", "major 16 or later (R-08)"
-    assert source["latest"] is True
+    assert source["default_only"] is True, "AWS's default minor of the family, which AWS keeps offered"
     # A preferred list fails the plan once none of its versions is offered: the P-01 failure again.
     assert "preferred_versions" not in source and "version" not in source
     cluster = synth.one("data", "aws_rds_cluster")
     assert cluster["engine_version"] == f"${{data.aws_rds_engine_version.{name}.version_actual}}"
     group = synth.one("data", "aws_rds_cluster_parameter_group")
     assert group["family"] == f"${{data.aws_rds_engine_version.{name}.parameter_group_family}}"
+
+
+def test_p01_a_limitless_version_fails_the_plan_not_the_create(synth: Synthesis) -> None:
+    cluster = synth.one("data", "aws_rds_cluster")
+    (precondition,) = cluster["lifecycle"]["precondition"]
+    version = synth.ref_data("data", "aws_rds_engine_version", "version_actual").removeprefix("${").removesuffix("}")
+    assert precondition["condition"] == f'${{!strcontains({version}, "limitless")}}'
 
 
 def test_p01_aws_applied_upgrade_never_plans_a_downgrade(synth: Synthesis) -> None:
@@ -74,13 +81,24 @@ def test_p02_placeholder_gets_no_credential_and_no_database_setting(synth: Synth
 def test_p02_placeholder_echoes_nothing_and_viewers_cannot_change_health(synth: Synthesis) -> None:
     container = _container(synth)
     (conf,) = (e["value"] for e in container["environment"] if e["name"] == "PLACEHOLDER_NGINX_CONF")
-    # No nginx variable at all: no response can carry request data, headers or environment.
-    assert "$" not in conf
-    assert "listen 3000;" in conf
-    assert "location = /health {\n        limit_except GET { deny all; }" in conf, "only GET and HEAD reach /health"
-    assert 'return 200 \'{"status":"ok"}\';' in conf
-    assert conf.count("return ") == 2, "two fixed answers, nothing proxied or computed"
+    lines = [line.strip() for line in conf.splitlines()]
+    # The one variable read is the method, in a test; no answer or header carries a variable, so
+    # no response can contain request data, headers or environment.
+    assert [line for line in lines if "$" in line] == ["if ($request_method !~ ^(GET|HEAD)$) {"]
+    assert "listen 3000;" in lines
+    health = conf.split("location = /health {", 1)[1].split("\n    }", 1)[0]
+    # `limit_except` would act after `return` has answered (the rewrite phase runs first); an `if` does not.
+    assert "limit_except" not in conf
+    assert health.index("return 405") < health.index('return 200 \'{"status":"ok"}\';'), "non-GET refused first"
+    assert sorted(line.split()[1] for line in lines if line.startswith("return ")) == ["200", "404", "405"]
     assert "proxy_pass" not in conf and "autoindex" not in conf and "ssi" not in conf
+
+
+def test_p02_placeholder_task_role_has_no_permission(synth: Synthesis) -> None:
+    # Any container can fetch its task role's credentials from the ECS credentials endpoint.
+    task_role = synth.one("app", "aws_ecs_task_definition")["task_role_arn"].removesuffix(".arn}") + ".id}"
+    assert not [p for p in synth.resources("app", "aws_iam_role_policy").values() if p["role"] == task_role]
+    assert not [a for a in synth.resources("app", "aws_iam_role_policy_attachment").values() if a["role"] == task_role]
 
 
 def test_p02_api_image_gets_the_database_secret_as_ecs_secrets_only(production_synth: Synthesis) -> None:
@@ -103,7 +121,8 @@ def test_p03_platform_owns_an_immutable_scanned_ecr_repository(synth: Synthesis)
     assert repository["image_scanning_configuration"] == {"scan_on_push": True}
     assert repository["encryption_configuration"] == [{"encryption_type": "KMS"}]
     rules = json.loads(synth.one("app", "aws_ecr_lifecycle_policy")["policy"])["rules"]
-    assert {r["selection"]["tagStatus"] for r in rules} == {"untagged", "any"}
+    # Only interrupted pushes expire: a count rule could expire the digest ECS is running.
+    assert [r["selection"]["tagStatus"] for r in rules] == ["untagged"]
     outputs = synth.stacks["app"]["output"]
     assert outputs["image_repository_url"]["value"] == synth.ref("app", "aws_ecr_repository", "repository_url")
 
@@ -194,7 +213,19 @@ def test_p05_cloudfront_reaches_the_alb_through_a_vpc_origin(synth: Synthesis) -
     assert "custom_origin_config" not in origin, "no path to the ALB over the internet"
 
 
+def test_p05_vpc_origin_survives_slow_creates_and_replacement(synth: Synthesis) -> None:
+    vpc_origin = synth.one("edge", "aws_cloudfront_vpc_origin")
+    assert vpc_origin["timeouts"] == {"create": "30m", "update": "30m", "delete": "30m"}
+    assert vpc_origin["lifecycle"] == {"create_before_destroy": True}
+
+
 # P-06 ---------------------------------------------------------------------------------------
+
+
+def test_r04_service_waits_for_its_capacity_providers(synth: Synthesis) -> None:
+    service = synth.one("app", "aws_ecs_service")
+    association = synth.ref("app", "aws_ecs_cluster_capacity_providers", "id").removeprefix("${").removesuffix(".id}")
+    assert association in service["depends_on"]
 
 
 def test_p06_one_on_demand_task_by_default_rest_on_spot(synth: Synthesis) -> None:
@@ -283,6 +314,18 @@ def test_p09_bodies_are_limited_at_what_waf_inspects(synth: Synthesis) -> None:
     assert constraint["size"] == 16 * 1024, "legitimate 8-16 KB writes pass; nothing passes half-inspected"
     assert constraint["field_to_match"] == {"body": {"oversize_handling": "MATCH"}}
     assert rule["action"] == {"block": {}}
+
+
+def test_waf_logs_never_hold_the_bearer_token(synth: Synthesis) -> None:
+    logging = synth.one("edge", "aws_wafv2_web_acl_logging_configuration")
+    redacted = [field["single_header"]["name"] for field in logging["redacted_fields"]]
+    assert "authorization" in redacted and "cookie" in redacted
+
+
+def test_every_layer_states_the_minimum_terraform(synth: Synthesis, production_synth: Synthesis) -> None:
+    for synthesis in (synth, production_synth):
+        for stack in synthesis.stacks.values():
+            assert stack["terraform"]["required_version"] == ">= 1.10.0"
 
 
 # Edge caching of catalog reads (the API's Cache-Control decides) -------------------------

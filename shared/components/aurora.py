@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import Precondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_rds_engine_version import DataAwsRdsEngineVersion
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
@@ -83,15 +83,17 @@ class AuroraPostgres(Construct):
         naming = props.naming
         identifier = naming.name("aurora")
         # Resolved from AWS at plan time, so the version exists in the region when applied (P-01):
-        # the newest minor of the major's parameter group family. Not `preferred_versions`: the
-        # provider fails the plan when none of them is offered any more ("no RDS engine versions
-        # match the criteria and preferred versions", internal/service/rds/engine_version_data_source.go),
-        # which would bring back exactly the withdrawn-minor failure.
+        # AWS's default minor of the major's parameter group family, which AWS keeps offered.
+        # Not `preferred_versions`: the provider fails the plan when none of them is offered any
+        # more ("no RDS engine versions match the criteria and preferred versions",
+        # internal/service/rds/engine_version_data_source.go), the withdrawn-minor failure again.
+        # Not `latest` alone: it sorts by creation time and could pick a "16.x-limitless" build.
         version = DataAwsRdsEngineVersion(
             self,
             "engine-version",
             engine="aurora-postgresql",
             parameter_group_family=f"aurora-postgresql{props.engine_major}",
+            default_only=True,
             latest=True,
         )
 
@@ -170,7 +172,16 @@ class AuroraPostgres(Construct):
             # Once created, the version is AWS's to move (maintenance, end of life) and a person's to
             # upgrade on purpose: a later plan never tries to "downgrade" an upgraded cluster
             # (terraform-aws-modules/terraform-aws-rds-aurora#228), whatever the data source says then.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["engine_version"]),
+            lifecycle=TerraformResourceLifecycle(
+                ignore_changes=["engine_version"],
+                # Limitless Database versions need a limitless cluster; fail the plan, not the create.
+                precondition=[
+                    Precondition(
+                        condition=f'${{!strcontains({version.fqn}.version_actual, "limitless")}}',
+                        error_message="The Aurora engine version lookup returned a Limitless Database version; set engine_major or pin a standard minor.",
+                    )
+                ],
+            ),
         )
         for index in range(props.instance_count):
             RdsClusterInstance(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import ITerraformDependable
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistribution,
     CloudfrontDistributionDefaultCacheBehavior,
@@ -27,6 +27,7 @@ from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
 )
 from cdktf_cdktf_provider_aws.cloudfront_vpc_origin import (
     CloudfrontVpcOrigin,
+    CloudfrontVpcOriginTimeouts,
     CloudfrontVpcOriginVpcOriginEndpointConfig,
     CloudfrontVpcOriginVpcOriginEndpointConfigOriginSslProtocols,
 )
@@ -92,10 +93,17 @@ class ApiDistribution(Construct):
     def __init__(self, scope: Construct, id: str, *, props: ApiDistributionProps) -> None:
         super().__init__(scope, id)
         origin_id = "alb"
-        # Creating a VPC origin can take up to 15 minutes (AWS's VPC-origin guide).
+        # Creating a VPC origin "can take up to 15 minutes" (AWS's VPC-origin guide), exactly the
+        # provider's default timeout (internal/service/cloudfront/vpc_origin.go), after which the
+        # resource is left tainted (terraform-aws-modules/terraform-aws-cloudfront#163): allow 30.
+        # An origin in use cannot be updated (CannotUpdateEntityWhileInUse,
+        # hashicorp/terraform-provider-aws#40905), so a replacement is created before the old
+        # one is deleted and the distribution moves over in between.
         vpc_origin = CloudfrontVpcOrigin(
             self,
             "vpc-origin",
+            timeouts=CloudfrontVpcOriginTimeouts(create="30m", update="30m", delete="30m"),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             vpc_origin_endpoint_config=[
                 CloudfrontVpcOriginVpcOriginEndpointConfig(
                     name=props.naming.name("alb-origin"),

@@ -41,21 +41,25 @@ ON_DEMAND = "FARGATE"
 CONTAINER_NAME = "api"
 # What runs until the API image is built and pushed to the platform's repository (P-02, P-03):
 # nginx from ECR Public (Docker official images mirror; no Docker Hub pull limit) serving a fixed
-# config. It answers GET/HEAD /health with 200 for the target group and 503 to everything else,
-# reads nothing a viewer sends, echoes nothing, and is given no credential at all.
+# config. It answers GET/HEAD /health with 200 for the target group, 405 to other methods there
+# and 404 to everything else (not 5xx: probes must not page anyone), echoes nothing, and is given
+# no credential at all. The method test is an `if` in the rewrite phase: `limit_except` would act
+# in the access phase, after `return` has already answered.
 PLACEHOLDER_IMAGE = "public.ecr.aws/docker/library/nginx:1.27-alpine"
 PLACEHOLDER_NGINX_CONF = """server {
     listen 3000;
     server_tokens off;
     default_type application/json;
     location = /health {
-        limit_except GET { deny all; }
         add_header Cache-Control "no-store" always;
+        if ($request_method !~ ^(GET|HEAD)$) {
+            return 405 '{"error":"method not allowed"}';
+        }
         return 200 '{"status":"ok"}';
     }
     location / {
         add_header Cache-Control "no-store" always;
-        return 503 '{"error":"the catalog API image is not deployed yet"}';
+        return 404 '{"error":"the catalog API image is not deployed yet"}';
     }
 }
 """
@@ -176,7 +180,7 @@ class FargateService(Construct):
             name=naming.name("cluster"),
             setting=[EcsClusterSetting(name="containerInsights", value="enabled")],
         )
-        EcsClusterCapacityProviders(
+        capacity_providers = EcsClusterCapacityProviders(
             self,
             "capacity-providers",
             cluster_name=cluster.name,
@@ -226,23 +230,25 @@ class FargateService(Construct):
         )
         task_role = service_role(self, "task-role", name=naming.name("ecs-task"), service="ecs-tasks.amazonaws.com")
         # The API re-reads the DB secret after a rotation (ECS never refreshes an injected secret,
-        # P-04) and reads its admin token at start; nothing else.
-        IamRolePolicy(
-            self,
-            "task-policy",
-            name="read-own-secrets",
-            role=task_role.id,
-            policy=policy_document(
-                [
-                    {
-                        "Sid": "ReadOwnSecrets",
-                        "Effect": "Allow",
-                        "Action": "secretsmanager:GetSecretValue",
-                        "Resource": [props.database.secret_arn, props.admin_token_secret_arn],
-                    }
-                ]
-            ),
-        )
+        # P-04) and reads its admin token at start; nothing else. The placeholder gets a role with
+        # no permission at all: any container can fetch its task role's credentials (P-02).
+        if props.image is not None:
+            IamRolePolicy(
+                self,
+                "task-policy",
+                name="read-own-secrets",
+                role=task_role.id,
+                policy=policy_document(
+                    [
+                        {
+                            "Sid": "ReadOwnSecrets",
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": [props.database.secret_arn, props.admin_token_secret_arn],
+                        }
+                    ]
+                ),
+            )
 
         database = props.database
         container: dict[str, object] = {
@@ -362,7 +368,11 @@ class FargateService(Construct):
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
-            depends_on=[props.load_balancer_ready],
+            # The strategy names FARGATE_SPOT and FARGATE, which must be associated with the cluster
+            # first; on destroy the association must outlive the service ("The specified capacity
+            # provider strategy cannot contain a capacity provider that is not associated with the
+            # cluster"; aws/containers-roadmap#631 asks for the same explicit dependency).
+            depends_on=[props.load_balancer_ready, capacity_providers],
         )
 
         target = AppautoscalingTarget(

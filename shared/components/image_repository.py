@@ -20,8 +20,6 @@ class ImageRepositoryProps:
 
     name: str
     """Repository name, e.g. catalog-api-images-dev."""
-    keep_images: int = 30
-    """Newest images kept; older ones expire. Default: 30."""
     untagged_days: int = 7
     """Days an untagged image (an interrupted push) is kept. Default: 7 days."""
     force_delete: bool = True
@@ -29,7 +27,7 @@ class ImageRepositoryProps:
 
 
 class ImageRepository(Construct):
-    """Immutable tags, scan on push, KMS at rest, bounded history.
+    """Immutable tags, scan on push, KMS at rest; interrupted pushes expire.
 
     Tasks pull from it through the NAT/endpoints with the execution role; nothing is
     pulled anonymously from Docker Hub, whose per-IP limit would stop scale-out.
@@ -47,6 +45,8 @@ class ImageRepository(Construct):
             encryption_configuration=[EcrRepositoryEncryptionConfiguration(encryption_type="KMS")],
             force_delete=props.force_delete,
         )
+        # Tagged images never expire: a count rule cannot tell which digest ECS is running, and
+        # expiring it breaks the next scale-out or Spot replacement (aws/containers-roadmap#1078).
         rules = [
             {
                 "rulePriority": 1,
@@ -57,12 +57,6 @@ class ImageRepository(Construct):
                     "countUnit": "days",
                     "countNumber": props.untagged_days,
                 },
-                "action": {"type": "expire"},
-            },
-            {
-                "rulePriority": 2,
-                "description": f"Keep the newest {props.keep_images} images",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": props.keep_images},
                 "action": {"type": "expire"},
             },
         ]

@@ -18,7 +18,11 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAclRuleVisibilityConfig,
     Wafv2WebAclVisibilityConfig,
 )
-from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
+    Wafv2WebAclLoggingConfiguration,
+    Wafv2WebAclLoggingConfigurationRedactedFields,
+    Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
+)
 from constructs import Construct
 
 from shared.naming import Naming
@@ -141,6 +145,17 @@ class CloudFrontWebAcl(Construct):
             retention_in_days=props.log_retention_days,
         )
         Wafv2WebAclLoggingConfiguration(
-            self, "logging", provider=props.provider, resource_arn=acl.arn, log_destination_configs=[logs.arn]
+            self,
+            "logging",
+            provider=props.provider,
+            resource_arn=acl.arn,
+            log_destination_configs=[logs.arn],
+            # WAF logs carry request headers: the admin bearer token must never reach them.
+            redacted_fields=[
+                Wafv2WebAclLoggingConfigurationRedactedFields(
+                    single_header=Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=header)
+                )
+                for header in ("authorization", "cookie")
+            ],
         )
         self.arn: str = acl.arn
