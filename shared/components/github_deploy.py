@@ -45,6 +45,8 @@ _NAMED_SERVICES = (
     "wafv2",
     "ecr",
     "secretsmanager",
+    "states",
+    "events",
 )
 # EC2 networking only: no instances, volumes or images.
 _EC2_NETWORKING = (
@@ -98,6 +100,12 @@ _READ_ACTIONS = (
     "ecr:GetLifecyclePolicy",
     "ecr:GetRepositoryPolicy",
     "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "states:DescribeStateMachine",
+    "states:ListTagsForResource",
+    "events:DescribeRule",
+    "events:ListTargetsByRule",
+    "events:ListTagsForResource",
     "kms:DescribeKey",
 )
 _BUCKET_READ_ACTIONS = (
@@ -110,12 +118,22 @@ _BUCKET_READ_ACTIONS = (
 )
 # AWS-managed service roles the project attaches (e.g. RDS enhanced monitoring); never AdministratorAccess.
 _ATTACHABLE_POLICIES = "arn:aws:iam::aws:policy/service-role/*"
-_PASSED_TO = ("ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com", "monitoring.rds.amazonaws.com")
+_PASSED_TO = (
+    "ecs-tasks.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+    "monitoring.rds.amazonaws.com",
+    # The rotation redeploy (app layer): EventBridge starts the state machine, which updates ECS.
+    "states.amazonaws.com",
+    "events.amazonaws.com",
+)
 _SERVICE_LINKED = (
     "ecs.amazonaws.com",
     "elasticloadbalancing.amazonaws.com",
     "rds.amazonaws.com",
     "ecs.application-autoscaling.amazonaws.com",
+    # CloudFront VPC origins manage their network interfaces through AWSServiceRoleForCloudFrontVPCOrigin
+    # ("Use service-linked roles for CloudFront", CloudFront Developer Guide, read 2026-11-23).
+    "vpcorigin.cloudfront.amazonaws.com",
 )
 
 
@@ -251,6 +269,9 @@ class GithubDeploy(Construct):
             f"arn:aws:ecr:{region}:{acct}:repository/{prefix}*",
             # The Aurora master secret RDS creates on the caller's behalf is named rds!cluster-<id>.
             f"arn:aws:secretsmanager:{region}:{acct}:secret:rds!*",
+            f"arn:aws:secretsmanager:{region}:{acct}:secret:{prefix}*",
+            f"arn:aws:states:{region}:{acct}:stateMachine:{prefix}*",
+            f"arn:aws:events:{region}:{acct}:rule/{prefix}*",
         ]
         roles = f"arn:aws:iam::{acct}:role/{prefix}*"
         own = [f"arn:aws:iam::{acct}:role/{p.deploy_role_name}", f"arn:aws:iam::{acct}:role/{p.plan_role_name}"]
