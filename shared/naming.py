@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The API image repository's kind: the app layer creates it and `make image` pushes to it.
+IMAGE_REPOSITORY_KIND = "images"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Naming:

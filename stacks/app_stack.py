@@ -24,6 +24,7 @@ from shared.components.monitoring import (
 )
 from shared.components.rotation_redeploy import RotationRedeploy, RotationRedeployProps
 from shared.layer import LayerContext, LayerStack
+from shared.naming import IMAGE_REPOSITORY_KIND
 
 ALB_LOG_PREFIX = "alb"
 
@@ -82,7 +83,9 @@ class AppStack(LayerStack):
         repository = ImageRepository(
             self,
             "images",
-            props=ImageRepositoryProps(name=self.naming.name("images"), force_delete=not props.deletion_protection),
+            props=ImageRepositoryProps(
+                name=self.naming.name(IMAGE_REPOSITORY_KIND), force_delete=not props.deletion_protection
+            ),
         )
         admin_token = GeneratedSecret(
             self,
