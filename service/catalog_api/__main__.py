@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+from types import FrameType
 
 import psycopg
 import sqlalchemy as sa
@@ -76,9 +78,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     server = uvicorn.Server(uvicorn_config(settings))
+    # uvicorn re-raises the stop signal after its graceful shutdown; with these handlers in place
+    # that re-raise is a no-op, so a drained stop exits 0 instead of "killed by SIGTERM" (143).
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _ignore_signal)
     server.run()
-    # uvicorn sets started=False when the lifespan or the bind failed (e.g. port in use).
+    # uvicorn leaves started=False when the lifespan or the bind failed (e.g. port in use).
     return 0 if server.started else 1
+
+
+def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
+    return
 
 
 if __name__ == "__main__":

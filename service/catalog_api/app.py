@@ -12,13 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from catalog_api import __version__, cursor, repository
 from catalog_api.config import Settings
 from catalog_api.credentials import CredentialSource, DbCredentials, SecretsManagerReader
-from catalog_api.db import Database, DatabaseUnavailableError
+from catalog_api.db import POOL_TIMEOUT_S, Database, DatabaseUnavailableError
 from catalog_api.http import cached_json, json_response
 from catalog_api.middleware import HEALTH_PATH, RequestContextMiddleware
 from catalog_api.models import (
@@ -366,8 +368,19 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         413: ("too_large", "request body too large"),
     }
     code, message = codes.get(exc.status_code, ("http_error", "request failed"))
-    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    headers = {}
+    if exc.status_code == 405:
+        # Starlette names only the first route of the path; reads and writes are separate routes.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return _error(exc.status_code, code, message, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods.update(route.methods or ())
+    return sorted(methods)
 
 
 async def _on_db_unavailable(request: Request, exc: Exception) -> Response:
@@ -380,13 +393,15 @@ async def _on_db_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_app(settings: Settings, credentials: CredentialSource | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, credentials: CredentialSource | None = None, *, pool_timeout_s: float = POOL_TIMEOUT_S
+) -> FastAPI:
     """The service for `settings`; `credentials` defaults to the injected ones plus the secret re-read."""
     creds = credentials or build_credentials(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings, creds)
+        database = Database(settings, creds, pool_timeout_s=pool_timeout_s)
         app.state.db = database
         await database.open()
         if not settings.writes_enabled:

@@ -73,7 +73,14 @@ def _connection_class(credentials: CredentialSource) -> type[psycopg.AsyncConnec
 class Database:
     """Owns the pool; every query of the service goes through `read()` or `write()`."""
 
-    def __init__(self, settings: Settings, credentials: CredentialSource, *, role: str = APP_ROLE) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: CredentialSource,
+        *,
+        role: str = APP_ROLE,
+        pool_timeout_s: float = POOL_TIMEOUT_S,
+    ) -> None:
         self._settings = settings
         self._credentials = credentials
         self._role = role
@@ -82,7 +89,7 @@ class Database:
             connection_class=_connection_class(credentials),
             min_size=POOL_MIN_SIZE,
             max_size=POOL_MAX_SIZE,
-            timeout=POOL_TIMEOUT_S,
+            timeout=pool_timeout_s,
             max_waiting=POOL_MAX_WAITING,
             max_idle=300,
             # Recycled connections pick up the current credentials and a failed-over writer.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 # Prices travel as decimal strings ("19.99"): a JSON number would pass through binary floating
@@ -79,7 +79,16 @@ Price = Annotated[
     ),
 ]
 Currency = Annotated[str, Field(pattern=CURRENCY_PATTERN, examples=["EUR"], description="ISO 4217 code")]
-Stock = Annotated[int, Field(ge=0, le=STOCK_MAX)]
+
+
+def _integral_number(value: Any) -> Any:
+    # JSON has one number type: 3.0 is the integer 3 (JSON Schema agrees); 3.5 and "3" stay wrong.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Stock = Annotated[int, Field(ge=0, le=STOCK_MAX), BeforeValidator(_integral_number)]
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 

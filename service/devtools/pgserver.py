@@ -14,11 +14,9 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +93,9 @@ class PostgresServer:
             user=self._run_as,
             group=self._run_as,
             cwd=self.root,
+            # Its own session: a Ctrl-C in the terminal must not stop the database before the
+            # service has drained; the owner stops it with stop() afterwards.
+            start_new_session=True,
         )
 
     def conninfo(self, *, user: str = MASTER_USER, password: str | None = None, dbname: str = DATABASE) -> str:
@@ -222,17 +223,3 @@ def running(*, port: int | None = None) -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
-
-
-def serve_forever(server: PostgresServer) -> None:
-    """Block until SIGINT/SIGTERM; used by `make serve` helpers that only need the database."""
-    stop = False
-
-    def _handler(_signum: int, _frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, _handler)
-    signal.signal(signal.SIGTERM, _handler)
-    while not stop:
-        time.sleep(0.2)

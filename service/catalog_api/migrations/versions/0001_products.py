@@ -70,5 +70,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("products")
+    op.execute(f"REVOKE USAGE ON SCHEMA public FROM {APP_ROLE}")
     op.execute(f"REVOKE {APP_ROLE} FROM CURRENT_USER")
     op.execute(f"DROP ROLE IF EXISTS {APP_ROLE}")
