@@ -28,6 +28,7 @@ from catalog_api.models import (
     ID_MAX,
     LIMIT_DEFAULT,
     LIMIT_MAX,
+    NAME_PATTERN,
     PRICE_PATTERN,
     QUERY_MAX,
     SKU_PATTERN,
@@ -190,7 +191,10 @@ async def list_products(
         str | None, Query(pattern=PRICE_PATTERN, description="inclusive upper bound, decimal string")
     ] = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=QUERY_MAX, description="case-insensitive text in the name")
+        str | None,
+        Query(
+            min_length=1, max_length=QUERY_MAX, pattern=NAME_PATTERN, description="case-insensitive text in the name"
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
     cursor_token: Annotated[
@@ -377,9 +381,10 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 def _allowed_methods(request: Request) -> list[str]:
     methods: set[str] = set()
-    for route in request.app.routes:
-        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
-            methods.update(route.methods or ())
+    for router in (probes, reads, writes):
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+                methods.update(route.methods or ())
     return sorted(methods)
 
 

@@ -21,6 +21,13 @@ def test_other_methods_on_health_answer_405(client: TestClient, method: str) -> 
     response = client.request(method, "/health", json={"status": "down"})
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
+    if method != "HEAD":
+        assert response.json() == {"error": "method_not_allowed", "message": "method not allowed on this path"}
+
+
+def test_allow_names_every_method_of_a_path(client: TestClient) -> None:
+    assert client.request("OPTIONS", "/products").headers["allow"] == "GET, POST"
+    assert client.request("POST", "/products/1").headers["allow"] == "DELETE, GET, PATCH, PUT"
 
 
 def test_health_does_not_depend_on_the_database(db_env: dict[str, str]) -> None:
