@@ -90,7 +90,8 @@ def _db(request: Request) -> Database:
     return database
 
 
-def require_admin(request: Request) -> None:
+# Dependencies are coroutines: FastAPI would run plain functions in a worker thread, per request.
+async def require_admin(request: Request) -> None:
     """Writes need `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they are off (403)."""
     settings: Settings = request.app.state.settings
     if not settings.writes_enabled or settings.admin_token is None:
@@ -119,11 +120,11 @@ def _reject_unknown_params(request: Request, allowed: frozenset[str]) -> None:
         )
 
 
-def _list_params(request: Request) -> None:
+async def _list_params(request: Request) -> None:
     _reject_unknown_params(request, _LIST_PARAMS)
 
 
-def _no_params(request: Request) -> None:
+async def _no_params(request: Request) -> None:
     _reject_unknown_params(request, frozenset())
 
 
