@@ -20,6 +20,7 @@ import uvicorn
 from catalog_api import logs, migrate
 from catalog_api.app import build_credentials, create_app
 from catalog_api.config import ConfigError, Settings, load_settings
+from catalog_api.credentials import CredentialSource
 
 log = logging.getLogger("catalog_api")
 
@@ -31,9 +32,9 @@ GRACEFUL_SHUTDOWN_S = 30
 KEEP_ALIVE_S = 65
 
 
-def uvicorn_config(settings: Settings, *, host: str = "0.0.0.0") -> uvicorn.Config:  # noqa: S104 - the contract: listen on all interfaces of the task
+def uvicorn_config(settings: Settings, credentials: CredentialSource, *, host: str = "0.0.0.0") -> uvicorn.Config:  # noqa: S104 - the contract: listen on all interfaces of the task
     return uvicorn.Config(
-        create_app(settings),
+        create_app(settings, credentials),
         host=host,
         port=settings.port,
         workers=1,
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if command == "migrate":
         return 0
 
-    server = uvicorn.Server(uvicorn_config(settings))
+    # The same credentials the migrations used: a secret re-read at start is not repeated.
+    server = uvicorn.Server(uvicorn_config(settings, credentials))
     # uvicorn re-raises the stop signal after its graceful shutdown; with these handlers in place
     # that re-raise is a no-op, so a drained stop exits 0 instead of "killed by SIGTERM" (143).
     for stop_signal in (signal.SIGTERM, signal.SIGINT):

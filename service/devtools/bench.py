@@ -113,7 +113,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="catalog-bench-"))
     service: subprocess.Popen[bytes] | None = None
     try:
-        port = pgserver._free_port()
+        port = pgserver.free_port()
         # Production settings: access log at info, written to a file as the log driver would read it.
         env = {**db.env(), "PORT": str(port), "LOG_LEVEL": "info"}
         settings = load_settings(env)

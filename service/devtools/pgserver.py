@@ -52,7 +52,7 @@ def find_bindir() -> Path:
     )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -138,7 +138,7 @@ def start(*, port: int | None = None, log_statements: bool = False) -> PostgresS
         os.chown(root, entry.pw_uid, entry.pw_gid)
     server = PostgresServer(
         root=root,
-        port=port or _free_port(),
+        port=port or free_port(),
         bindir=bindir,
         superuser_password=secrets.token_urlsafe(18),
         master_password=secrets.token_urlsafe(18),
