@@ -163,6 +163,9 @@ class Database:
             async with self._connection() as conn, conn.transaction():
                 return await work(conn)
         except psycopg.OperationalError as exc:
+            if _is_dead_connection(exc):
+                # The others in the pool are likely dead too (failover): replace them for the next requests.
+                await self.pool.check()
             raise DatabaseUnavailableError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
     async def ping(self, timeout_s: float) -> bool:
