@@ -95,7 +95,7 @@ async def require_admin(request: Request) -> None:
     """Writes need `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they are off (403)."""
     settings: Settings = request.app.state.settings
     if not settings.writes_enabled or settings.admin_token is None:
-        raise ApiError(403, "writes_disabled", "writes are disabled: this service has no ADMIN_TOKEN configured")
+        raise ApiError(403, "writes_disabled", "writes are disabled: this service has no usable ADMIN_TOKEN")
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     # Compared as bytes in constant time, so timing reveals nothing about the token.
