@@ -1,0 +1,465 @@
+"""The ASGI application: routes, error answers and the OpenAPI document."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
+
+from catalog_api import __version__, cursor, repository
+from catalog_api.config import Settings
+from catalog_api.credentials import CredentialSource, DbCredentials, SecretsManagerReader
+from catalog_api.db import POOL_TIMEOUT_S, Database, DatabaseUnavailableError
+from catalog_api.http import cached_json, json_response
+from catalog_api.middleware import HEALTH_PATH, RequestContextMiddleware
+from catalog_api.models import (
+    CATEGORY_PATTERN,
+    ID_MAX,
+    LIMIT_DEFAULT,
+    LIMIT_MAX,
+    NAME_PATTERN,
+    PRICE_PATTERN,
+    QUERY_MAX,
+    SKU_PATTERN,
+    ErrorBody,
+    Product,
+    ProductCreate,
+    ProductPage,
+    ProductPatch,
+    Status,
+    single_line_text,
+)
+
+log = logging.getLogger("catalog_api")
+
+READY_PATH = "/ready"
+# A product is well under 4 KiB of JSON; a larger body is refused (413) before it is parsed.
+MAX_BODY_BYTES = 16 * 1024
+READY_TIMEOUT_S = 2.0
+_LIST_PARAMS = frozenset({"category", "min_price", "max_price", "q", "limit", "cursor"})
+
+ProductId = Annotated[int, Path(ge=1, le=ID_MAX, description="product id")]
+
+
+class ApiError(Exception):
+    """An error answer with a stable code and one readable line."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if details:
+        body["details"] = details
+    return json_response(body, status_code=status, headers=headers)
+
+
+def build_credentials(settings: Settings) -> CredentialSource:
+    initial = None
+    if settings.db_user is not None and settings.db_password is not None:
+        initial = DbCredentials(user=settings.db_user, password=settings.db_password)
+    reader = SecretsManagerReader(settings.db_secret_arn, settings.secret_region) if settings.db_secret_arn else None
+    return CredentialSource(initial, reader)
+
+
+def _db(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+# Dependencies are coroutines: FastAPI would run plain functions in a worker thread, per request.
+async def require_admin(request: Request) -> None:
+    """Writes need `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they are off (403)."""
+    settings: Settings = request.app.state.settings
+    if not settings.writes_enabled or settings.admin_token is None:
+        raise ApiError(403, "writes_disabled", "writes are disabled: this service has no usable ADMIN_TOKEN")
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    # Compared as bytes in constant time, so timing reveals nothing about the token.
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode("utf-8", "surrogatepass"), settings.admin_token.encode("utf-8")
+    ):
+        raise ApiError(
+            401,
+            "unauthorized",
+            "writes need the header 'Authorization: Bearer <admin token>'",
+            {"WWW-Authenticate": "Bearer"},
+        )
+
+
+def _reject_unknown_params(request: Request, allowed: frozenset[str]) -> None:
+    # Unknown parameters would only split the edge cache into useless keys; name them instead.
+    unknown = sorted({key for key in request.query_params if key not in allowed})
+    if unknown:
+        allowed_text = ", ".join(sorted(allowed)) if allowed else "none"
+        raise ApiError(
+            400, "bad_request", f"unknown query parameter(s) {', '.join(unknown)[:200]}; allowed: {allowed_text}"
+        )
+
+
+async def _list_params(request: Request) -> None:
+    _reject_unknown_params(request, _LIST_PARAMS)
+
+
+async def _no_params(request: Request) -> None:
+    _reject_unknown_params(request, frozenset())
+
+
+def _validated_query(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return single_line_text(value)
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", f"q {exc}") from exc
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+reads = APIRouter(tags=["catalog"])
+writes = APIRouter(tags=["admin"], dependencies=[Depends(require_admin)])
+probes = APIRouter(tags=["probes"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "bad query or path parameter"},
+    503: {"model": ErrorBody, "description": "database unavailable; retry later"},
+}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
+    403: {"model": ErrorBody, "description": "writes are disabled (no ADMIN_TOKEN configured)"},
+    413: {"model": ErrorBody, "description": f"body larger than {MAX_BODY_BYTES} bytes"},
+    422: {"model": ErrorBody, "description": "body is not a valid product"},
+}
+
+
+@probes.get(HEALTH_PATH, response_model=Status, summary="Liveness for the load balancer; never touches the database")
+async def health() -> Response:
+    return json_response({"status": "ok"})
+
+
+@probes.get(
+    READY_PATH,
+    response_model=Status,
+    summary="Readiness: the database answers and the app role can read the catalog",
+    responses={503: {"model": Status, "description": "database not reachable"}},
+)
+async def ready(request: Request) -> Response:
+    if await _db(request).ping(READY_TIMEOUT_S):
+        return json_response({"status": "ready"})
+    return json_response({"status": "unavailable"}, status_code=503)
+
+
+@reads.get(
+    "/products",
+    response_model=ProductPage,
+    responses=_ERRORS,
+    dependencies=[Depends(_list_params)],
+    summary="List products, filtered, by keyset pages in id order",
+)
+async def list_products(
+    request: Request,
+    category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN)] = None,
+    min_price: Annotated[
+        str | None, Query(pattern=PRICE_PATTERN, description="inclusive lower bound, decimal string")
+    ] = None,
+    max_price: Annotated[
+        str | None, Query(pattern=PRICE_PATTERN, description="inclusive upper bound, decimal string")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1, max_length=QUERY_MAX, pattern=NAME_PATTERN, description="case-insensitive text in the name"
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
+    cursor_token: Annotated[
+        str | None, Query(alias="cursor", max_length=64, description="next_cursor of the previous page")
+    ] = None,
+) -> Response:
+    filters = repository.ListFilters(
+        category=category, min_price=_decimal(min_price), max_price=_decimal(max_price), q=_validated_query(q)
+    )
+    if filters.min_price is not None and filters.max_price is not None and filters.min_price > filters.max_price:
+        raise ApiError(400, "bad_request", "min_price must not be greater than max_price")
+    digest = cursor.filter_digest(
+        category,
+        str(filters.min_price) if filters.min_price is not None else None,
+        str(filters.max_price) if filters.max_price is not None else None,
+        filters.q,
+    )
+    after_id = None
+    if cursor_token is not None:
+        try:
+            after_id = cursor.decode(cursor_token, digest)
+        except cursor.InvalidCursorError as exc:
+            raise ApiError(400, "bad_cursor", f"{exc}; start again without cursor") from exc
+
+    async def work(conn: Any) -> list[dict[str, Any]]:
+        return await repository.list_products(conn, filters, after_id, limit)
+
+    rows = await _db(request).read(work)
+    page = rows[:limit]
+    next_cursor = cursor.encode(page[-1]["id"], digest) if len(rows) > limit else None
+    return cached_json(
+        request, {"items": [repository.to_json(r) for r in page], "next_cursor": next_cursor, "limit": limit}
+    )
+
+
+@reads.get(
+    "/products/sku/{sku}",
+    response_model=Product,
+    responses={**_ERRORS, 404: {"model": ErrorBody, "description": "no such product"}},
+    dependencies=[Depends(_no_params)],
+    summary="One product by SKU",
+)
+async def get_product_by_sku(request: Request, sku: Annotated[str, Path(pattern=SKU_PATTERN)]) -> Response:
+    async def work(conn: Any) -> dict[str, Any] | None:
+        return await repository.get_by_sku(conn, sku)
+
+    row = await _db(request).read(work)
+    if row is None:
+        raise ApiError(404, "not_found", "no product has this SKU")
+    return cached_json(request, repository.to_json(row))
+
+
+@reads.get(
+    "/products/{product_id}",
+    response_model=Product,
+    responses={**_ERRORS, 404: {"model": ErrorBody, "description": "no such product"}},
+    dependencies=[Depends(_no_params)],
+    summary="One product by id",
+)
+async def get_product(request: Request, product_id: ProductId) -> Response:
+    async def work(conn: Any) -> dict[str, Any] | None:
+        return await repository.get_by_id(conn, product_id)
+
+    row = await _db(request).read(work)
+    if row is None:
+        raise ApiError(404, "not_found", "no product has this id")
+    return cached_json(request, repository.to_json(row))
+
+
+@writes.post(
+    "/products",
+    status_code=201,
+    response_model=Product,
+    responses={**_WRITE_ERRORS, 409: {"model": ErrorBody, "description": "SKU already used"}},
+    summary="Create a product",
+)
+async def create_product(request: Request, body: ProductCreate) -> Response:
+    async def work(conn: Any) -> dict[str, Any]:
+        return await repository.create(conn, body.model_dump())
+
+    try:
+        row = await _db(request).write(work)
+    except repository.DuplicateSkuError as exc:
+        raise ApiError(409, "conflict", "another product already has this SKU") from exc
+    return json_response(repository.to_json(row), status_code=201, headers={"Location": f"/products/{row['id']}"})
+
+
+async def _update(request: Request, product_id: int, fields: dict[str, Any]) -> Response:
+    async def work(conn: Any) -> dict[str, Any] | None:
+        return await repository.update(conn, product_id, fields)
+
+    try:
+        row = await _db(request).write(work)
+    except repository.DuplicateSkuError as exc:
+        raise ApiError(409, "conflict", "another product already has this SKU") from exc
+    if row is None:
+        raise ApiError(404, "not_found", "no product has this id")
+    return json_response(repository.to_json(row))
+
+
+_UPDATE_ERRORS = {
+    **_WRITE_ERRORS,
+    404: {"model": ErrorBody, "description": "no such product"},
+    409: {"model": ErrorBody, "description": "SKU already used"},
+}
+
+
+@writes.put(
+    "/products/{product_id}",
+    response_model=Product,
+    responses=_UPDATE_ERRORS,
+    summary="Replace a product (every field)",
+)
+async def replace_product(request: Request, product_id: ProductId, body: ProductCreate) -> Response:
+    return await _update(request, product_id, body.model_dump())
+
+
+@writes.patch(
+    "/products/{product_id}",
+    response_model=Product,
+    responses=_UPDATE_ERRORS,
+    summary="Change some fields of a product",
+)
+async def patch_product(request: Request, product_id: ProductId, body: ProductPatch) -> Response:
+    return await _update(request, product_id, body.changes())
+
+
+@writes.delete(
+    "/products/{product_id}",
+    status_code=204,
+    responses={**_WRITE_ERRORS, 404: {"model": ErrorBody, "description": "no such product"}},
+    summary="Delete a product",
+)
+async def delete_product(request: Request, product_id: ProductId) -> Response:
+    async def work(conn: Any) -> bool:
+        return await repository.delete(conn, product_id)
+
+    if not await _db(request).write(work):
+        raise ApiError(404, "not_found", "no product has this id")
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    # Messages and locations only: the offending input is never echoed back.
+    details = [
+        {"location": _location(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))[:300]}
+        for e in errors[:20]
+    ]
+    in_body = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors)
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return _error(400, "bad_json", "the body is not valid JSON")
+    if in_body:
+        first = details[0] if details else {"location": "body", "message": "invalid"}
+        return _error(422, "invalid_body", f"{first['location']}: {first['message']}", details=details)
+    first = details[0] if details else {"location": "query", "message": "invalid"}
+    return _error(400, "bad_request", f"{first['location']}: {first['message']}", details=details)
+
+
+async def _on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error(exc.status, exc.code, exc.message, headers=exc.headers)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {
+        404: ("not_found", "no such path"),
+        405: ("method_not_allowed", "method not allowed on this path"),
+        413: ("too_large", "request body too large"),
+    }
+    code, message = codes.get(exc.status_code, ("http_error", "request failed"))
+    headers = {}
+    if exc.status_code == 405:
+        # Starlette names only the first route of the path; reads and writes are separate routes.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _error(exc.status_code, code, message, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for router in (probes, reads, writes):
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+                methods.update(route.methods or ())
+    return sorted(methods)
+
+
+async def _on_db_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning(
+        "database unavailable",
+        extra={"fields": {"event": "db_unavailable", "reason": str(exc)[:300], "request_id": request.state.request_id}},
+    )
+    return _error(
+        503, "database_unavailable", "the catalog database is unavailable; retry shortly", headers={"Retry-After": "5"}
+    )
+
+
+def create_app(
+    settings: Settings, credentials: CredentialSource | None = None, *, pool_timeout_s: float = POOL_TIMEOUT_S
+) -> FastAPI:
+    """The service for `settings`; `credentials` defaults to the injected ones plus the secret re-read."""
+    creds = credentials or build_credentials(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings, creds, pool_timeout_s=pool_timeout_s)
+        app.state.db = database
+        await database.open()
+        if not settings.writes_enabled:
+            reason = "no ADMIN_TOKEN" if settings.admin_token is None else "ADMIN_TOKEN shorter than 16 characters"
+            log.warning("writes are disabled", extra={"fields": {"event": "writes_disabled", "reason": reason}})
+        log.info(
+            "service started", extra={"fields": {"event": "started", "version": __version__, "port": settings.port}}
+        )
+        try:
+            yield
+        finally:
+            await database.close()
+            log.info("service stopped", extra={"fields": {"event": "stopped"}})
+
+    app = FastAPI(
+        title="Product Catalog API",
+        version=__version__,
+        summary="Reference service of the catalog platform",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        # No Swagger UI or ReDoc: they load scripts from a third-party CDN into this origin and
+        # show nothing that /openapi.json does not; point any OpenAPI viewer at the schema instead.
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.include_router(probes)
+    app.include_router(reads)
+    app.include_router(writes)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(DatabaseUnavailableError, _on_db_unavailable)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "adminToken": {"type": "http", "scheme": "bearer"}
+            }
+            for path_item in schema.get("paths", {}).values():
+                for method, operation in path_item.items():
+                    if method in ("post", "put", "patch", "delete"):
+                        operation["security"] = [{"adminToken": []}]
+                    elif "requestBody" not in operation:
+                        # Bad parameters answer 400 (declared), never FastAPI's default 422.
+                        operation.get("responses", {}).pop("422", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

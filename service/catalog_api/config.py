@@ -1,0 +1,124 @@
+"""Settings, read once at start from the platform contract's variables (see CONTRACT.md).
+
+Nothing else in the service reads the environment, and no setting is ever served back:
+the password and the admin token are kept out of `repr()` so that no log line or error
+message can carry them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+# A shorter token is guessable enough that writes stay disabled rather than weakly protected.
+ADMIN_TOKEN_MIN_LENGTH = 16
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@!-]+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:]+\]?$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """A contract variable is missing or malformed; the message names it and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's whole configuration."""
+
+    port: int = 3000
+    """PORT: TCP port on 0.0.0.0 (default 3000)."""
+    db_host: str = "localhost"
+    """DB_HOST: PostgreSQL host name (default localhost)."""
+    db_port: int = 5432
+    """DB_PORT: PostgreSQL port (default 5432)."""
+    db_name: str = "catalog"
+    """DB_NAME: database name (default catalog)."""
+    db_user: str | None = None
+    """DB_USER: login role, injected by ECS from the secret's `username` (default: none, read from DB_SECRET_ARN)."""
+    db_password: str | None = field(default=None, repr=False)
+    """DB_PASSWORD: its password, injected by ECS from the secret's `password` (default: none)."""
+    db_secret_arn: str | None = None
+    """DB_SECRET_ARN: secret re-read on an authentication failure (default: none, no re-read)."""
+    db_sslmode: str = "prefer"
+    """DB_SSLMODE: libpq sslmode (default prefer; the platform sets require)."""
+    aws_region: str | None = None
+    """AWS_REGION: region of the Secrets Manager call (default: the region inside DB_SECRET_ARN)."""
+    log_level: str = "info"
+    """LOG_LEVEL: debug, info, warning or error (default info)."""
+    admin_token: str | None = field(default=None, repr=False)
+    """ADMIN_TOKEN: bearer token for writes (default: none, writes answer 403)."""
+
+    @property
+    def writes_enabled(self) -> bool:
+        return self.admin_token is not None and len(self.admin_token) >= ADMIN_TOKEN_MIN_LENGTH
+
+    @property
+    def secret_region(self) -> str | None:
+        if self.aws_region:
+            return self.aws_region
+        if self.db_secret_arn:
+            match = _SECRET_ARN.match(self.db_secret_arn)
+            if match:
+                return match.group(1)
+        return None
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"{name} must be an integer from 1 to 65535, got {raw[:20]!r}")
+    return int(raw)
+
+
+def _optional(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "")
+    return value if value.strip() else None
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate the contract's variables; raise ConfigError naming the first bad one."""
+    db_host = environ.get("DB_HOST", "").strip() or "localhost"
+    if not _HOST.match(db_host):
+        raise ConfigError("DB_HOST must be a host name or IP address")
+    db_name = environ.get("DB_NAME", "").strip() or "catalog"
+    if not _IDENT.match(db_name):
+        raise ConfigError("DB_NAME must be 1-63 characters: letters, digits, _ $ -, starting with a letter or _")
+    db_user = _optional(environ, "DB_USER")
+    if db_user is not None and not _IDENT.match(db_user):
+        raise ConfigError("DB_USER must be 1-63 characters: letters, digits, _ $ -, starting with a letter or _")
+    db_password = _optional(environ, "DB_PASSWORD")
+    secret_arn = _optional(environ, "DB_SECRET_ARN")
+    if secret_arn is not None and not _SECRET_ARN.match(secret_arn):
+        raise ConfigError(
+            "DB_SECRET_ARN must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
+        )
+    if (db_user is None or db_password is None) and secret_arn is None:
+        raise ConfigError("DB_USER and DB_PASSWORD must be set, or DB_SECRET_ARN to read them from Secrets Manager")
+    sslmode = (environ.get("DB_SSLMODE", "").strip() or "prefer").lower()
+    if sslmode not in SSL_MODES:
+        raise ConfigError(f"DB_SSLMODE must be one of {', '.join(SSL_MODES)}")
+    region = _optional(environ, "AWS_REGION")
+    if region is not None and not _REGION.match(region.strip()):
+        raise ConfigError("AWS_REGION must be an AWS region name such as eu-north-1")
+    log_level = (environ.get("LOG_LEVEL", "").strip() or "info").lower()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    return Settings(
+        port=_port(environ, "PORT", 3000),
+        db_host=db_host,
+        db_port=_port(environ, "DB_PORT", 5432),
+        db_name=db_name,
+        db_user=db_user,
+        db_password=db_password,
+        db_secret_arn=secret_arn,
+        db_sslmode=sslmode,
+        aws_region=region.strip() if region else None,
+        log_level=log_level,
+        admin_token=_optional(environ, "ADMIN_TOKEN"),
+    )

@@ -1,0 +1,150 @@
+"""One pure-ASGI layer around the app: request id, access log line, security headers, catch-all 500."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from catalog_api.http import NO_STORE, json_bytes
+
+access_log = logging.getLogger("catalog_api.access")
+error_log = logging.getLogger("catalog_api.error")
+
+# An incoming X-Request-Id is kept only if it cannot inject anything into logs or headers.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+HEALTH_PATH = "/health"
+_LOGGED_PATH_MAX = 200
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+)
+_GENERIC_500 = json_bytes({"error": "internal_error", "message": "internal error; the request id is in the logs"})
+_TOO_LARGE = json_bytes({"error": "too_large", "message": "request body too large"})
+
+
+class BodyTooLargeError(HTTPException):
+    """A streamed body grew past the limit; an HTTPException so the framework passes it through unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def request_id_from(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            try:
+                candidate = value.decode("ascii")
+            except UnicodeDecodeError:
+                break
+            if _SAFE_REQUEST_ID.match(candidate):
+                return str(candidate)
+            break
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Outermost layer of the service's own code; nothing it does depends on the request body."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started_at = time.perf_counter()
+        request_id = request_id_from(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        # /health answers the same bytes to every request, so not even the request id is echoed there.
+        echo_id = scope["path"] != HEALTH_PATH
+        status = 500
+        response_started = False
+        received = 0
+
+        async def receive_bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLargeError
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in _SECURITY_HEADERS:
+                    headers.raw.append((name, value))
+                if echo_id:
+                    headers.raw.append((b"x-request-id", request_id.encode("ascii")))
+            await send(message)
+
+        try:
+            declared = _declared_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
+                # Refused before a byte of the body is read.
+                await _send_json(send_with_headers, 413, _TOO_LARGE)
+            else:
+                await self.app(scope, receive_bounded, send_with_headers)
+        except Exception:  # noqa: BLE001 - the catch-all: log the detail, answer a generic 500
+            status = 500
+            error_log.exception(
+                "unhandled error",
+                extra={"fields": {"request_id": request_id, "method": scope["method"], "path": _path(scope)}},
+            )
+            if not response_started:
+                # Straight to `send`: the wrapper may be what failed.
+                await _send_json(
+                    send, 500, _GENERIC_500, [*_SECURITY_HEADERS, (b"x-request-id", request_id.encode("ascii"))]
+                )
+        finally:
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": _path(scope),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started_at) * 1000, 2),
+                    }
+                },
+            )
+
+
+def _path(scope: Scope) -> str:
+    # The path only: query strings carry user input (searches) that logs need not keep.
+    path: str = scope.get("path", "")
+    return path[:_LOGGED_PATH_MAX]
+
+
+async def _send_json(
+    send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode("ascii")),
+        (b"cache-control", NO_STORE.encode("ascii")),
+        *(extra_headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

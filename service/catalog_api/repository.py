@@ -1,0 +1,142 @@
+"""SQL for the products table. Every value travels as a bound parameter, never inside the SQL text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+_COLUMNS = sql.SQL(", ").join(
+    sql.Identifier(c)
+    for c in ("id", "sku", "name", "description", "category", "price", "currency", "stock", "created_at", "updated_at")
+)
+WRITABLE = ("sku", "name", "description", "category", "price", "currency", "stock")
+
+
+class DuplicateSkuError(ValueError):
+    """Another product already has this SKU."""
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What a listing is narrowed to; None means no restriction."""
+
+    category: str | None = None
+    """Exact category slug (default: all)."""
+    min_price: Decimal | None = None
+    """Lowest price, inclusive (default: none)."""
+    max_price: Decimal | None = None
+    """Highest price, inclusive (default: none)."""
+    q: str | None = None
+    """Case-insensitive substring of the name (default: none)."""
+
+
+def _like_pattern(text: str) -> str:
+    # The user's text is a literal: its %, _ and \ must not act as wildcards.
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def to_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the API's JSON object (price as a decimal string, times in RFC 3339)."""
+    out = dict(row)
+    price: Decimal = row["price"]
+    out["price"] = f"{price:.2f}"
+    for key in ("created_at", "updated_at"):
+        value: datetime = row[key]
+        out[key] = value.isoformat()
+    return out
+
+
+async def list_products(
+    conn: psycopg.AsyncConnection[Any], filters: ListFilters, after_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit + 1` rows in id order after `after_id` (the extra row tells whether a next page exists)."""
+    where: list[sql.Composable] = []
+    params: list[Any] = []
+    if after_id is not None:
+        where.append(sql.SQL("id > %s"))
+        params.append(after_id)
+    if filters.category is not None:
+        where.append(sql.SQL("category = %s"))
+        params.append(filters.category)
+    if filters.min_price is not None:
+        where.append(sql.SQL("price >= %s"))
+        params.append(filters.min_price)
+    if filters.max_price is not None:
+        where.append(sql.SQL("price <= %s"))
+        params.append(filters.max_price)
+    if filters.q is not None:
+        where.append(sql.SQL("name ILIKE %s"))
+        params.append(_like_pattern(filters.q))
+    query = sql.SQL("SELECT {cols} FROM products {where} ORDER BY id LIMIT %s").format(
+        cols=_COLUMNS,
+        where=sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
+    )
+    params.append(limit + 1)
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
+
+
+async def get_by_id(conn: psycopg.AsyncConnection[Any], product_id: int) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(sql.SQL("SELECT {} FROM products WHERE id = %s").format(_COLUMNS), (product_id,))
+        return await cur.fetchone()
+
+
+async def get_by_sku(conn: psycopg.AsyncConnection[Any], sku: str) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(sql.SQL("SELECT {} FROM products WHERE sku = %s").format(_COLUMNS), (sku,))
+        return await cur.fetchone()
+
+
+def _db_values(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: (Decimal(v) if k == "price" else v) for k, v in fields.items() if k in WRITABLE}
+
+
+async def create(conn: psycopg.AsyncConnection[Any], fields: dict[str, Any]) -> dict[str, Any]:
+    values = _db_values(fields)
+    query = sql.SQL("INSERT INTO products ({names}) VALUES ({placeholders}) RETURNING {cols}").format(
+        names=sql.SQL(", ").join(sql.Identifier(k) for k in values),
+        placeholders=sql.SQL(", ").join(sql.Placeholder(k) for k in values),
+        cols=_COLUMNS,
+    )
+    try:
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, values)
+            row = await cur.fetchone()
+    except psycopg.errors.UniqueViolation as exc:
+        raise DuplicateSkuError(fields.get("sku", "")) from exc
+    assert row is not None
+    return row
+
+
+async def update(conn: psycopg.AsyncConnection[Any], product_id: int, fields: dict[str, Any]) -> dict[str, Any] | None:
+    """Set the given columns (PUT sends all, PATCH some); None if there is no such product."""
+    values = _db_values(fields)
+    assignments: list[sql.Composable] = [
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
+    ]
+    assignments.append(sql.SQL("updated_at = now()"))
+    query = sql.SQL("UPDATE products SET {assignments} WHERE id = {id} RETURNING {cols}").format(
+        assignments=sql.SQL(", ").join(assignments),
+        id=sql.Placeholder("__id"),
+        cols=_COLUMNS,
+    )
+    try:
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, {**values, "__id": product_id})
+            return await cur.fetchone()
+    except psycopg.errors.UniqueViolation as exc:
+        raise DuplicateSkuError(fields.get("sku", "")) from exc
+
+
+async def delete(conn: psycopg.AsyncConnection[Any], product_id: int) -> bool:
+    cur = await conn.execute("DELETE FROM products WHERE id = %s", (product_id,))
+    return cur.rowcount == 1

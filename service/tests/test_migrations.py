@@ -1,0 +1,132 @@
+"""Migrations on a cluster of their own (roles are cluster-wide): up, privileges, down, up again."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from catalog_api import migrate
+from catalog_api.app import build_credentials
+from catalog_api.config import Settings, load_settings
+from catalog_api.db import APP_ROLE, session_options
+from devtools import pgserver
+from tests.helpers import free_port
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[pgserver.PostgresServer]:
+    try:
+        srv = pgserver.start()
+    except pgserver.PostgresUnavailableError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def settings(server: pgserver.PostgresServer) -> Settings:
+    return load_settings(server.env())
+
+
+def _tables(server: pgserver.PostgresServer) -> set[str]:
+    with server.admin() as conn:
+        return {str(r[0]) for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+def _role_exists(server: pgserver.PostgresServer) -> bool:
+    with server.admin() as conn:
+        return conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone() == (1,)
+
+
+def test_up_down_up(server: pgserver.PostgresServer, settings: Settings) -> None:
+    creds = build_credentials(settings)
+    migrate.upgrade(settings, creds)
+    assert _tables(server) == {"products", "alembic_version"}
+    assert _role_exists(server)
+    migrate.downgrade(settings, creds, "base")
+    assert _tables(server) == {"alembic_version"}
+    assert not _role_exists(server)
+    migrate.upgrade(settings, creds)
+    assert "products" in _tables(server)
+    # At head already: a second upgrade (every task start) changes nothing and does not fail.
+    migrate.upgrade(settings, creds)
+
+
+def test_migrations_need_no_superuser(server: pgserver.PostgresServer) -> None:
+    with server.admin() as conn:
+        row = conn.execute(
+            "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = %s", (pgserver.MASTER_USER,)
+        ).fetchone()
+    assert row == (False, True)
+
+
+def test_app_role_can_only_use_the_products_table(server: pgserver.PostgresServer, settings: Settings) -> None:
+    migrate.upgrade(settings, build_credentials(settings))
+    with psycopg.connect(server.conninfo(), options=session_options(), autocommit=True) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (APP_ROLE,)
+        conn.execute("INSERT INTO products (sku, name, category, price) VALUES ('M-1', 'n', 'c', 1)")
+        conn.execute("UPDATE products SET stock = 2 WHERE sku = 'M-1'")
+        conn.execute("DELETE FROM products WHERE sku = 'M-1'")
+        for statement in (
+            "SELECT * FROM alembic_version",
+            "DROP TABLE products",
+            "TRUNCATE products",
+            "ALTER TABLE products ADD COLUMN x int",
+            "CREATE TABLE sneaky (id int)",
+            "CREATE ROLE sneaky",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+        # A session that resets its role stays the restricted role: it was set at connection start.
+        conn.execute("RESET ROLE")
+        assert conn.execute("SELECT current_user").fetchone() == (APP_ROLE,)
+
+
+def test_table_constraints_hold_even_without_the_api(server: pgserver.PostgresServer, settings: Settings) -> None:
+    migrate.upgrade(settings, build_credentials(settings))
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        for values in (
+            "('bad sku', 'n', 'c', 1)",
+            "('OK', '', 'c', 1)",
+            "('OK', 'n', 'Bad', 1)",
+            "('OK', 'n', 'c', -1)",
+        ):
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute(f"INSERT INTO products (sku, name, category, price) VALUES {values}")
+
+
+def test_concurrent_upgrades_apply_once(server: pgserver.PostgresServer, settings: Settings) -> None:
+    creds = build_credentials(settings)
+    migrate.downgrade(settings, creds, "base")
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            migrate.upgrade(settings, build_credentials(settings))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted on below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with server.admin() as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+
+
+def test_upgrade_gives_up_after_its_deadline_when_the_database_is_unreachable(settings: Settings) -> None:
+    unreachable = replace(settings, db_port=free_port())
+    started = time.monotonic()
+    with pytest.raises(sa.exc.OperationalError, match="refused"):
+        migrate.upgrade_with_retry(unreachable, build_credentials(unreachable), deadline_s=2.0)
+    assert time.monotonic() - started < 10

@@ -1,0 +1,204 @@
+"""Catalog reads: listing with filters and keyset pages, lookups by id and SKU, cache headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import product
+
+
+def _create(client: TestClient, admin: dict[str, str], **fields: Any) -> dict[str, Any]:
+    response = client.post("/products", json=product(**fields), headers=admin)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _seed(client: TestClient, admin: dict[str, str], count: int, **fields: Any) -> list[dict[str, Any]]:
+    return [_create(client, admin, sku=f"SKU-{i:04d}", name=f"Item {i}", **fields) for i in range(count)]
+
+
+def _all_pages(client: TestClient, query: str) -> tuple[list[int], int]:
+    ids: list[int] = []
+    pages = 0
+    url = f"/products?{query}"
+    while True:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages += 1
+        ids.extend(item["id"] for item in body["items"])
+        if body["next_cursor"] is None:
+            return ids, pages
+        url = f"/products?{query}&cursor={body['next_cursor']}"
+        assert pages < 100
+
+
+def test_empty_catalog_lists_no_items_and_no_cursor(client: TestClient) -> None:
+    response = client.get("/products")
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "next_cursor": None, "limit": 20}
+
+
+def test_exact_page_boundary_has_no_empty_last_page(client: TestClient, admin: dict[str, str]) -> None:
+    created = _seed(client, admin, 6)
+    ids, pages = _all_pages(client, "limit=3")
+    assert ids == [p["id"] for p in created]
+    assert pages == 2
+
+
+def test_last_page_is_partial_and_ends_the_listing(client: TestClient, admin: dict[str, str]) -> None:
+    created = _seed(client, admin, 7)
+    first = client.get("/products?limit=5").json()
+    assert len(first["items"]) == 5
+    last = client.get(f"/products?limit=5&cursor={first['next_cursor']}").json()
+    assert [p["id"] for p in last["items"]] == [p["id"] for p in created[5:]]
+    assert last["next_cursor"] is None
+
+
+def test_pages_stay_consistent_when_rows_are_added_between_them(client: TestClient, admin: dict[str, str]) -> None:
+    _seed(client, admin, 4)
+    first = client.get("/products?limit=2").json()
+    newcomer = _create(client, admin, sku="LATE-1")
+    rest, _ = _all_pages(client, f"limit=2&cursor={first['next_cursor']}")
+    seen = [p["id"] for p in first["items"]] + rest
+    assert len(seen) == len(set(seen)) == 5
+    assert newcomer["id"] in seen
+
+
+def test_tampered_cursor_answers_400(client: TestClient, admin: dict[str, str]) -> None:
+    _seed(client, admin, 3)
+    token = client.get("/products?limit=1").json()["next_cursor"]
+    tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    for bad in (tampered, "not-a-cursor", "A" * 27, "%00", "'; DROP TABLE products;--"):
+        response = client.get("/products", params={"cursor": bad, "limit": 1})
+        assert response.status_code == 400, bad
+        assert response.json()["error"] in ("bad_cursor", "bad_request")
+        assert response.headers["cache-control"] == "no-store"
+
+
+def test_cursor_is_bound_to_its_filters(client: TestClient, admin: dict[str, str]) -> None:
+    _seed(client, admin, 3, category="shoes")
+    token = client.get("/products?limit=1&category=shoes").json()["next_cursor"]
+    response = client.get(f"/products?limit=1&category=hats&cursor={token}")
+    assert response.status_code == 400
+    assert "other filters" in response.json()["message"]
+
+
+def test_filter_by_category_and_price_range(client: TestClient, admin: dict[str, str]) -> None:
+    _create(client, admin, sku="A", category="shoes", price="10.00")
+    _create(client, admin, sku="B", category="shoes", price="50.00")
+    _create(client, admin, sku="C", category="hats", price="30.00")
+    shoes = client.get("/products?category=shoes").json()["items"]
+    assert [p["sku"] for p in shoes] == ["A", "B"]
+    mid = client.get("/products?min_price=10.01&max_price=50").json()["items"]
+    assert [p["sku"] for p in mid] == ["B", "C"]
+    cheap_shoes = client.get("/products?category=shoes&max_price=10").json()["items"]
+    assert [p["sku"] for p in cheap_shoes] == ["A"]
+
+
+def test_min_price_above_max_price_answers_400(client: TestClient) -> None:
+    response = client.get("/products?min_price=5&max_price=1")
+    assert response.status_code == 400
+    assert response.json()["message"] == "min_price must not be greater than max_price"
+
+
+def test_text_match_is_case_insensitive_and_treats_wildcards_literally(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    _create(client, admin, sku="P1", name="100% Cotton Shirt")
+    _create(client, admin, sku="P2", name="Cotton_Blend Shirt")
+    _create(client, admin, sku="P3", name="Wool Scarf")
+    _create(client, admin, sku="P4", name="Crème brûlée spoon")
+    assert [p["sku"] for p in client.get("/products", params={"q": "cotton"}).json()["items"]] == ["P1", "P2"]
+    assert [p["sku"] for p in client.get("/products", params={"q": "%"}).json()["items"]] == ["P1"]
+    assert [p["sku"] for p in client.get("/products", params={"q": "_"}).json()["items"]] == ["P2"]
+    assert [p["sku"] for p in client.get("/products", params={"q": "BRÛLÉE"}).json()["items"]] == ["P4"]
+    assert client.get("/products", params={"q": "' OR 1=1 --"}).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "limit=99999999999999999999999",
+        "min_price=-1",
+        "min_price=1.234",
+        "max_price=1e3",
+        "max_price=NaN",
+        "category=Not%20A%20Slug",
+        "q=" + "x" * 101,
+        "q=",
+        "q=%00",
+        "q=a%0Ab",
+        "env=true",
+        "debug=1",
+    ],
+)
+def test_bad_list_parameters_answer_400(client: TestClient, query: str) -> None:
+    response = client.get(f"/products?{query}")
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert set(body) <= {"error", "message", "details"}
+    assert "\n" not in body["message"]
+
+
+def test_get_by_id_and_by_sku(client: TestClient, admin: dict[str, str]) -> None:
+    created = _create(client, admin, sku="Shoe.42_x-1", description="Line one\nline two")
+    by_id = client.get(f"/products/{created['id']}")
+    by_sku = client.get("/products/sku/Shoe.42_x-1")
+    assert by_id.status_code == by_sku.status_code == 200
+    assert by_id.json() == by_sku.json() == created
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/products/999999", 404),
+        ("/products/sku/NOPE", 404),
+        ("/products/0", 400),
+        ("/products/-1", 400),
+        ("/products/abc", 400),
+        ("/products/1.5", 400),
+        ("/products/99999999999999999999999999", 400),
+        ("/products/sku/-leading-dash", 400),
+        ("/products/sku/" + "a" * 65, 400),
+        ("/products/1?x=1", 400),
+    ],
+)
+def test_lookup_errors(client: TestClient, path: str, status: int) -> None:
+    response = client.get(path)
+    assert response.status_code == status, response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json()["error"]
+
+
+def test_reads_are_cacheable_with_an_etag_and_conditional_get(client: TestClient, admin: dict[str, str]) -> None:
+    created = _create(client, admin)
+    for path in ("/products", f"/products/{created['id']}", "/products/sku/SKU-1"):
+        first = client.get(path)
+        assert first.headers["cache-control"] == "public, max-age=60, stale-while-revalidate=30"
+        etag = first.headers["etag"]
+        assert etag.startswith('"') and etag.endswith('"')
+        again = client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        weak = client.get(path, headers={"If-None-Match": f'"other", W/{etag}'})
+        assert weak.status_code == 304
+        assert client.get(path, headers={"If-None-Match": '"stale"'}).status_code == 200
+
+
+def test_etag_changes_when_the_product_changes(client: TestClient, admin: dict[str, str]) -> None:
+    created = _create(client, admin)
+    path = f"/products/{created['id']}"
+    before = client.get(path).headers["etag"]
+    assert client.patch(path, json={"stock": 7}, headers=admin).status_code == 200
+    after = client.get(path, headers={"If-None-Match": before})
+    assert after.status_code == 200
+    assert after.headers["etag"] != before
