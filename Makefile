@@ -40,6 +40,7 @@ PREFLIGHT_VENV  := .preflight-venv
 PREFLIGHT_STAMP := $(PREFLIGHT_VENV)/.installed
 
 .PHONY: help install synth test unit scan snapshots lint lint-workflows bench docs-check bootstrap deploy destroy outputs preflight clean \
+        service-test service-lint serve bench-service image \
         plan plan-changed changed deploy-changed \
         $(addprefix deploy-,$(LAYERS)) $(addprefix diff-,$(LAYERS)) $(addprefix destroy-,$(LAYERS))
 
@@ -72,7 +73,30 @@ synth: install ## Validate configuration, then write cdktf.out/ with the four st
 	$(PYTHON) main.py
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
-test: unit scan ## Run the test suite and the security scan
+test: unit scan service-test ## Run the test suite, the security scan and the API service's tests
+
+# The API service (service/) is its own project: its own virtualenv, tests and Dockerfile.
+SERVICE := $(MAKE) --no-print-directory -C service
+
+service-test: ## The API service's tests against a throwaway PostgreSQL (Debian's postgresql package)
+	$(SERVICE) test
+
+service-lint:
+	$(SERVICE) lint
+
+serve: ## Run the API on localhost:3000 against a throwaway PostgreSQL with sample products; Ctrl-C stops both
+	$(SERVICE) serve
+
+bench-service: ## Requests/s and p50/p99 of one API worker on loopback (needs Debian's wrk; hey from the service's tools)
+	$(SERVICE) bench
+
+# The repository is the app layer's catalog-api-images-<suffix> in the environment's region;
+# the account comes from the caller's credentials. Prints the reference to put in the environment file.
+image: install ## Build service/ and push it to this environment's ECR repository (needs Docker and the AWS CLI)
+	@command -v aws >/dev/null || { echo "image: the aws CLI is not installed (it logs in to ECR and names the account)" >&2; exit 1; }
+	@set -- $$($(PYTHON) scripts/image_repository.py); \
+	  account="$$(aws sts get-caller-identity --query Account --output text)" || exit 1; \
+	  $(SERVICE) image REPOSITORY_URL="$$account.dkr.ecr.$$2.amazonaws.com/$$1"
 
 unit: install ## Run the pytest suite only (synthesizes the app once)
 	$(PYTHON) -m pytest
@@ -86,7 +110,7 @@ snapshots: install ## Rewrite snapshots/ (and the eager-import digests) from the
 	CATALOG_EAGER_PROVIDER_IMPORT=1 $(PYTHON) -m pytest tests/test_snapshots.py --snapshot-update -q || true
 	$(PYTHON) -m pytest tests/test_snapshots.py -q
 
-lint: install lint-workflows ## ruff, mypy, and actionlint + zizmor on the CI workflows
+lint: install lint-workflows service-lint ## ruff, mypy, actionlint + zizmor on the CI workflows, and the service's lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -20,7 +20,7 @@ import uvicorn
 from catalog_api import logs, migrate
 from catalog_api.app import build_credentials, create_app
 from catalog_api.config import ConfigError, Settings, load_settings
-from catalog_api.credentials import CredentialSource
+from catalog_api.credentials import CredentialSource, resolve_admin_token
 
 log = logging.getLogger("catalog_api")
 
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"catalog-api: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
+    settings = resolve_admin_token(settings)
     credentials = build_credentials(settings)
 
     try:

@@ -51,6 +51,8 @@ class Settings:
     """LOG_LEVEL: debug, info, warning or error (default info)."""
     admin_token: str | None = field(default=None, repr=False)
     """ADMIN_TOKEN: bearer token for writes (default: none, writes answer 403)."""
+    admin_token_secret_arn: str | None = None
+    """ADMIN_TOKEN_SECRET_ARN: secret holding that token, read at start with the task role (default: none)."""
 
     @property
     def writes_enabled(self) -> bool:
@@ -60,8 +62,8 @@ class Settings:
     def secret_region(self) -> str | None:
         if self.aws_region:
             return self.aws_region
-        if self.db_secret_arn:
-            match = _SECRET_ARN.match(self.db_secret_arn)
+        for arn in (self.db_secret_arn, self.admin_token_secret_arn):
+            match = _SECRET_ARN.match(arn or "")
             if match:
                 return match.group(1)
         return None
@@ -109,6 +111,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     log_level = (environ.get("LOG_LEVEL", "").strip() or "info").lower()
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    token_arn = _optional(environ, "ADMIN_TOKEN_SECRET_ARN")
+    if token_arn is not None and not _SECRET_ARN.match(token_arn):
+        raise ConfigError(
+            "ADMIN_TOKEN_SECRET_ARN must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
+        )
     return Settings(
         port=_port(environ, "PORT", 3000),
         db_host=db_host,
@@ -121,4 +128,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         aws_region=region.strip() if region else None,
         log_level=log_level,
         admin_token=_optional(environ, "ADMIN_TOKEN"),
+        admin_token_secret_arn=token_arn,
     )

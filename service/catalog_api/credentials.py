@@ -16,13 +16,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import psycopg
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
+
+from catalog_api.config import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -96,16 +98,39 @@ class SecretsManagerReader:
                 )
             return self._client
 
-    def __call__(self) -> DbCredentials:
+    def read_string(self, what: str = "the database secret") -> str:
+        """The secret's current SecretString."""
         try:
             response = self._get_client().get_secret_value(SecretId=self._secret_arn)
         except (BotoCoreError, ClientError) as exc:
             # The exception text names the operation and error code, never the secret's value.
-            raise CredentialError(f"reading the database secret failed: {exc}") from exc
+            raise CredentialError(f"reading {what} failed: {exc}") from exc
         secret_string = response.get("SecretString")
         if not secret_string:
-            raise CredentialError("the database secret has no SecretString")
-        return parse_secret(secret_string)
+            raise CredentialError(f"{what} has no SecretString")
+        return secret_string
+
+    def __call__(self) -> DbCredentials:
+        return parse_secret(self.read_string())
+
+
+def resolve_admin_token(settings: Settings) -> Settings:
+    """Read the admin token from ADMIN_TOKEN_SECRET_ARN when ADMIN_TOKEN was not given.
+
+    The platform passes the secret's ARN rather than injecting the value, so the ECS execution
+    role reads only the database secret (R-11) and the token stays out of the task definition.
+    A failed read leaves writes disabled (403) instead of stopping the service.
+    """
+    if settings.admin_token is not None or settings.admin_token_secret_arn is None:
+        return settings
+    try:
+        token = SecretsManagerReader(settings.admin_token_secret_arn, settings.secret_region).read_string(
+            "the admin token secret"
+        )
+    except CredentialError as exc:
+        log.warning("admin token not read; writes stay disabled", extra={"fields": {"reason": str(exc)[:300]}})
+        return settings
+    return replace(settings, admin_token=token.strip())
 
 
 class CredentialSource:

@@ -46,8 +46,10 @@ def test_every_contract_variable_is_read() -> None:
         "DB_USER": "master",
         "DB_PASSWORD": "pw",
         "ADMIN_TOKEN": "t" * ADMIN_TOKEN_MIN_LENGTH,
+        "ADMIN_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:eu-north-1:123456789012:secret:catalog-api-admin-token-x",
     }
     names = set(CONTRACT["environment"]) | set(CONTRACT["secrets"]) | {CONTRACT["admin_token_secret"]}
+    assert CONTRACT["admin_token_secret_arn"] in CONTRACT["environment"]
     assert names == set(env)
     settings = load_settings(env)
     assert (settings.port, settings.db_host, settings.db_port, settings.db_name) == (
@@ -63,6 +65,7 @@ def test_every_contract_variable_is_read() -> None:
         "warning",
     )
     assert (settings.db_user, settings.db_password, settings.writes_enabled) == ("master", "pw", True)
+    assert settings.admin_token_secret_arn == env["ADMIN_TOKEN_SECRET_ARN"]
 
 
 def test_secret_keys_are_those_of_the_rds_managed_secret() -> None:

@@ -170,3 +170,27 @@ def test_auth_failure_is_recognised_from_libpq_text(pg: pgserver.PostgresServer,
         err = exc
     assert err is not None and is_auth_failure(err)
     assert not is_auth_failure(psycopg.OperationalError("connection refused"))
+
+
+@mock_aws
+def test_admin_token_is_read_from_its_secret_at_start() -> None:
+    from catalog_api.config import load_settings
+    from catalog_api.credentials import resolve_admin_token
+
+    client = boto3.client("secretsmanager", region_name="eu-north-1")
+    arn = client.create_secret(Name="catalog-api-admin-token-dev", SecretString="t" * 48 + "\n")["ARN"]
+    settings = resolve_admin_token(
+        load_settings({"DB_USER": "u", "DB_PASSWORD": "p", "ADMIN_TOKEN_SECRET_ARN": arn, "AWS_REGION": "eu-north-1"})
+    )
+    assert settings.admin_token == "t" * 48 and settings.writes_enabled
+    assert "t" * 48 not in repr(settings)
+
+
+@mock_aws
+def test_an_unreadable_admin_token_secret_leaves_writes_disabled() -> None:
+    from catalog_api.config import load_settings
+    from catalog_api.credentials import resolve_admin_token
+
+    arn = "arn:aws:secretsmanager:eu-north-1:123456789012:secret:catalog-api-admin-token-dev-AbCdEf"
+    settings = resolve_admin_token(load_settings({"DB_USER": "u", "DB_PASSWORD": "p", "ADMIN_TOKEN_SECRET_ARN": arn}))
+    assert settings.admin_token is None and not settings.writes_enabled
