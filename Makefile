@@ -103,8 +103,15 @@ unit: install ## Run the pytest suite only (synthesizes the app once)
 
 scan: synth $(SCAN_STAMP) ## checkov over the synthesized stacks (four layers + bootstrap), offline; skips justified in .checkov.yaml
 	$(PYTHON) main.py --bootstrap
-	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml -d cdktf.out/stacks
-	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml -d cdktf.out.bootstrap/stacks
+	@# checkov exits 0 when it cannot parse a stack (it then checks nothing): that is a failure here.
+	@for dir in cdktf.out/stacks cdktf.out.bootstrap/stacks; do \
+	  echo "checkov $$dir"; status=0; \
+	  out="$$($(SCAN_VENV)/bin/checkov --config-file .checkov.yaml -d "$$dir" 2>&1)" || status=$$?; \
+	  echo "$$out" | grep -v '^$$'; \
+	  [ "$$status" -eq 0 ] || exit "$$status"; \
+	  if grep -q 'Parsing errors: [1-9]' <<<"$$out"; then echo "scan: checkov could not parse $$dir, so nothing there was checked" >&2; exit 1; fi; \
+	  grep -q 'Passed checks: [1-9]' <<<"$$out" || { echo "scan: checkov ran no check on $$dir" >&2; exit 1; }; \
+	done
 
 snapshots: install ## Rewrite snapshots/ (and the eager-import digests) from the current code, then check them
 	CATALOG_EAGER_PROVIDER_IMPORT=1 $(PYTHON) -m pytest tests/test_snapshots.py --snapshot-update -q || true

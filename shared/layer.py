@@ -27,9 +27,6 @@ class LayerContext:
     """Where this layer's Terraform state lives (R-18)."""
 
 
-MINIMUM_TERRAFORM = ">= 1.10.0"
-
-
 class LayerStack(TerraformStack):
     """A TerraformStack with its own state file and tagged AWS provider.
 
@@ -43,9 +40,6 @@ class LayerStack(TerraformStack):
         self.region = context.region
         self._default_tags = [AwsProviderDefaultTags(tags={**context.tags, "Layer": layer})]
         AwsProvider(self, "aws", region=context.region, default_tags=self._default_tags)
-        # The project's minimum (S3 lock files, scripts/preflight.py), stated where Terraform itself
-        # checks it, so a `terraform init` run by hand on an older binary stops at once.
-        self.add_override("terraform.required_version", MINIMUM_TERRAFORM)
         key = f"{context.naming.suffix}/{layer}.tfstate"
         state = context.state
         if state.bucket is not None:

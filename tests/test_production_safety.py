@@ -322,12 +322,6 @@ def test_waf_logs_never_hold_the_bearer_token(synth: Synthesis) -> None:
     assert "authorization" in redacted and "cookie" in redacted
 
 
-def test_every_layer_states_the_minimum_terraform(synth: Synthesis, production_synth: Synthesis) -> None:
-    for synthesis in (synth, production_synth):
-        for stack in synthesis.stacks.values():
-            assert stack["terraform"]["required_version"] == ">= 1.10.0"
-
-
 # Edge caching of catalog reads (the API's Cache-Control decides) -------------------------
 
 
