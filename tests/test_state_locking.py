@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import main
 from shared import provider_loader
 from shared.config import Config, StateConfig
 from shared.guardrails import BACKEND_ARGUMENTS, check_backend
-from tests.synth import STACKS, Json, Synthesis
+from tests.synth import Json, Synthesis, synthesize_config
 
 BUCKET = "acme-catalog-tfstate"
 LOCKFILE_CONFIG = Config(
@@ -26,17 +24,7 @@ LOCKFILE_CONFIG = Config(
 
 def _synthesize(config: Config) -> Mapping[str, Json]:
     """Each layer's Terraform JSON for ``config``, built the way main.py builds it."""
-    provider_loader.enable()
-    from cdktf import Testing
-
-    app = Testing.app()
-    main.build(app, config)
-    app.synth()
-    outdir = Path(app.outdir)
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    return {
-        name: json.loads((outdir / manifest["stacks"][name]["synthesizedStackPath"]).read_text()) for name in STACKS
-    }
+    return synthesize_config(config).stacks
 
 
 @pytest.fixture(scope="module")
