@@ -309,6 +309,24 @@ MUTANTS: tuple[Mutant, ...] = (
         what="connection draining longer than the 2-minute Spot notice (R-06)",
     ),
     Mutant(
+        id="app-in-public-subnets",
+        file=MAIN,
+        original="""            private_subnet_ids=network.private_subnet_ids,
+            app_security_group_id=network.app_security_group_id,
+            database=DatabaseConnection(""",
+        replacement="""            private_subnet_ids=network.public_subnet_ids,
+            app_security_group_id=network.app_security_group_id,
+            database=DatabaseConnection(""",
+        what="the ALB and the tasks placed in the public subnets",
+    ),
+    Mutant(
+        id="vpc-origin-port",
+        file=CDN,
+        original="http_port=80,",
+        replacement="http_port=8080,",
+        what="CloudFront reaches the ALB on 8080 where nothing listens and no rule admits it",
+    ),
+    Mutant(
         id="alb-internet-facing",
         file=BALANCER,
         original="internal=True,",
@@ -641,6 +659,8 @@ MUTANTS: tuple[Mutant, ...] = (
         original="encrypt=True,",
         replacement="encrypt=False,",
         what="remote state unencrypted (R-18)",
+        survives="not observable on this branch: only variant_synth has an S3 backend, and it errors until "
+        "shared/layer.py supports use_lockfile; then check_backend (F-1) and test_r18 kill it",
     ),
     Mutant(
         id="on-demand-base-default",

@@ -163,10 +163,13 @@ def failing_tests(output: str) -> list[str]:
 
 
 def _caught_by(output: str) -> str:
-    guardrail = next((line.strip() for line in output.splitlines() if re.search(r"\[[A-Z]-\d+\]", line)), "")
+    """The guardrail message when the synth was refused, else the first failing test."""
+    refusal = re.search(r"^\s*(?:E\s+)?(\[\w+\] \[[A-Z]-\d+\] .*)$", output, re.MULTILINE)
+    setup_error = any(line.startswith("ERROR ") for line in output.splitlines())
+    if refusal and setup_error:
+        return f"synth refused: {refusal.group(1)[:160]}"
     failed = failing_tests(output)
-    first = failed[0] if failed else "collection or setup error"
-    return f"{first} (guardrail: {guardrail[:200]})" if guardrail else first
+    return failed[0] if failed else "collection or setup error"
 
 
 def run_mutant(mutant: Mutant | None, deselected: Sequence[str]) -> tuple[Outcome, str]:
