@@ -4,7 +4,8 @@
 Every mutant of scripts/mutants.py is one exact edit of stacks/, shared/ or main.py. Each
 is applied to a fresh copy of the project in a temporary folder (the working tree is never
 touched; .venv and node_modules are symlinked), and pytest runs there with ``-x`` in a
-process of its own, so the app is synthesized anew with the mutant in it. A mutant is
+process of its own, so the app is synthesized anew with the mutant in it (the property
+tests run first: with ``-x`` most mutants stop there, early). A mutant is
 killed when a test fails or a guardrail refuses the synth, and survives when the suite
 passes. The snapshot tests and the eager-import digest test (tests/test_snapshots.py)
 are left out: they catch any change at all, so with them the number would measure
@@ -57,7 +58,7 @@ NOT_COPIED = (
 LINKED = (".venv", "node_modules")
 # Variables that select another environment file or import mode: a mutation run always measures the defaults.
 CLEARED_VARIABLES = ("ENV", "CATALOG_ENVIRONMENTS_DIR", "CATALOG_OVERRIDES", "CATALOG_EAGER_PROVIDER_IMPORT")
-_SUMMARY_LINE = re.compile(r"^(FAILED|ERROR) (\S+?)(?: - .*)?$")
+_SUMMARY_LINE = re.compile(r"^(FAILED|ERROR) (.+?)(?: - .*)?$")
 
 
 class MutantError(Exception):

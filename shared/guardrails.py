@@ -564,7 +564,7 @@ def check_health_checks(doc: Json) -> list[str]:
 
 
 def rules(*, facts: AuroraFacts | None = None) -> list[Rule]:
-    """All guardrails, in SPEC order (F-… then P-…)."""
+    """All guardrails: SPEC order (F-… then P-…), then the settings only AWS validates (R-…)."""
     return [
         check_backend,
         check_aurora_version(facts or aurora_facts()),
