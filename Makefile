@@ -180,3 +180,7 @@ outputs: preflight synth ## Print the outputs (URL, ALB DNS, DB endpoint, cluste
 
 clean: ## Remove cdktf.out/ and caches (not .state/)
 	rm -rf cdktf.out cdktf.out.bootstrap .pytest_cache .mypy_cache .ruff_cache .bench
+
+.PHONY: mutation
+mutation: install ## Mutation run over stacks/ and shared/ (snapshot tests excluded); fails under a 90 % kill rate
+	$(PYTHON) scripts/mutation.py

@@ -362,8 +362,214 @@ def check_names(doc: Json) -> list[str]:
     return errors
 
 
+# --- settings only AWS validates, at apply time or when a task starts ----------------------
+
+# RDS API reference (PreferredBackupWindow, PreferredMaintenanceWindow): "Must be in the format
+# hh24:mi-hh24:mi" / "ddd:hh24:mi-ddd:hh24:mi", "Must not conflict with the preferred maintenance
+# window", "Must be at least 30 minutes". An overlap fails the apply with "InvalidParameterValue:
+# The backup window and maintenance window must not overlap." (hashicorp/terraform-provider-aws#14981).
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = r"([01]\d|2[0-3]):([0-5]\d)"
+_BACKUP_WINDOW = re.compile(rf"{_CLOCK}-{_CLOCK}")
+_MAINTENANCE_WINDOW = re.compile(rf"({'|'.join(_DAYS)}):{_CLOCK}-({'|'.join(_DAYS)}):{_CLOCK}")
+_DAY_MINUTES = 24 * 60
+_WEEK_MINUTES = 7 * _DAY_MINUTES
+_MINIMUM_WINDOW_MINUTES = 30
+
+
+def _minutes_of_week(start: int, length: int) -> set[int]:
+    return {(start + offset) % _WEEK_MINUTES for offset in range(length)}
+
+
+def _backup_window(window: str) -> set[int] | None:
+    """The minutes of the week a daily backup window covers; None if malformed or too short."""
+    match = _BACKUP_WINDOW.fullmatch(window)
+    if match is None:
+        return None
+    h1, m1, h2, m2 = (int(part) for part in match.groups())
+    start = h1 * 60 + m1
+    length = (h2 * 60 + m2 - start) % _DAY_MINUTES
+    if length < _MINIMUM_WINDOW_MINUTES:
+        return None
+    return {minute for day in range(7) for minute in _minutes_of_week(day * _DAY_MINUTES + start, length)}
+
+
+def _maintenance_window(window: str) -> set[int] | None:
+    """The minutes of the week a weekly maintenance window covers; None if malformed or too short."""
+    match = _MAINTENANCE_WINDOW.fullmatch(window)
+    if match is None:
+        return None
+    d1, h1, m1, d2, h2, m2 = match.groups()
+    start = _DAYS.index(d1) * _DAY_MINUTES + int(h1) * 60 + int(m1)
+    length = (_DAYS.index(d2) * _DAY_MINUTES + int(h2) * 60 + int(m2) - start) % _WEEK_MINUTES
+    return _minutes_of_week(start, length) if length >= _MINIMUM_WINDOW_MINUTES else None
+
+
+def check_rds_windows(doc: Json) -> list[str]:
+    """R-08: backup and maintenance windows well formed, at least 30 minutes each, and not overlapping."""
+    errors = []
+    for type_ in ("aws_rds_cluster", "aws_db_instance"):
+        for where, body in _resources(doc, type_):
+            backup, maintenance = body.get("preferred_backup_window"), body.get("preferred_maintenance_window")
+            daily = weekly = None
+            if isinstance(backup, str) and not _is_reference(backup):
+                daily = _backup_window(backup)
+                if daily is None:
+                    errors.append(
+                        f'[R-08] {where}: preferred_backup_window {backup!r} is not a UTC hh24:mi-hh24:mi window of at least {_MINIMUM_WINDOW_MINUTES} minutes; AWS refuses it at apply. Fix: e.g. "02:00-03:00".'
+                    )
+            if isinstance(maintenance, str) and not _is_reference(maintenance):
+                weekly = _maintenance_window(maintenance)
+                if weekly is None:
+                    errors.append(
+                        f'[R-08] {where}: preferred_maintenance_window {maintenance!r} is not a UTC ddd:hh24:mi-ddd:hh24:mi window (mon-sun) of at least {_MINIMUM_WINDOW_MINUTES} minutes; AWS refuses it at apply. Fix: e.g. "sun:03:30-sun:04:30".'
+                    )
+            if daily and weekly and daily & weekly:
+                errors.append(
+                    f'[R-08] {where}: preferred_backup_window {backup!r} overlaps preferred_maintenance_window {maintenance!r} (AWS: "The backup window and maintenance window must not overlap."). Fix: move one of them.'
+                )
+    return errors
+
+
+# The fields of the ECS API's ContainerDefinition (Amazon ECS API reference, read 2026-11-23).
+# The provider decodes container_definitions into that structure, so a misspelt key such as
+# "stopTimeOut" is dropped without a word and the setting silently never applies.
+CONTAINER_DEFINITION_KEYS = frozenset(
+    {
+        "name", "image", "repositoryCredentials", "cpu", "memory", "memoryReservation", "links", "portMappings",
+        "essential", "restartPolicy", "entryPoint", "command", "environment", "environmentFiles", "mountPoints",
+        "volumesFrom", "linuxParameters", "secrets", "dependsOn", "startTimeout", "stopTimeout",
+        "versionConsistency", "hostname", "user", "workingDirectory", "disableNetworking", "privileged",
+        "readonlyRootFilesystem", "dnsServers", "dnsSearchDomains", "extraHosts", "dockerSecurityOptions",
+        "interactive", "pseudoTerminal", "dockerLabels", "ulimits", "logConfiguration", "healthCheck",
+        "systemControls", "resourceRequirements", "firelensConfiguration", "credentialSpecs",
+    }
+)  # fmt: skip
+# Log drivers Fargate supports, and the awslogs options ECS documents
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html, read 2026-11-23).
+FARGATE_LOG_DRIVERS = frozenset({"awslogs", "splunk", "awsfirelens"})
+AWSLOGS_OPTIONS = frozenset(
+    {
+        "awslogs-group", "awslogs-region", "awslogs-stream-prefix", "awslogs-create-group",
+        "awslogs-datetime-format", "awslogs-multiline-pattern", "mode", "max-buffer-size",
+    }
+)  # fmt: skip
+# Without a stream prefix a Fargate task definition is refused (aws/aws-cdk#1422); without group
+# or region the task cannot start.
+AWSLOGS_REQUIRED = ("awslogs-group", "awslogs-region", "awslogs-stream-prefix")
+FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120
+
+
+def _containers(body: Json) -> list[Json]:
+    definitions = body.get("container_definitions", "[]")
+    containers = json.loads(definitions) if isinstance(definitions, str) else definitions
+    return list(containers) if isinstance(containers, list) else []
+
+
+def check_container_definitions(doc: Json) -> list[str]:
+    """R-03 and R-12: container definitions use only fields ECS knows; awslogs is complete and in this region."""
+    providers = doc.get("provider", {}).get("aws", [{}])
+    region = next((p.get("region") for p in providers if "alias" not in p), None)
+    errors = []
+    for where, body in _resources(doc, "aws_ecs_task_definition"):
+        containers = _containers(body)
+        routers = [c for c in containers if "firelensConfiguration" in c]
+        for container in containers:
+            name = container.get("name")
+            unknown = sorted(set(container) - CONTAINER_DEFINITION_KEYS)
+            if unknown:
+                errors.append(
+                    f"[R-03] {where} container {name!r}: {', '.join(unknown)} is not a field of an ECS container definition; the provider drops it and the setting never applies. Fix: the ECS spelling (e.g. stopTimeout)."
+                )
+            stop = container.get("stopTimeout")
+            if isinstance(stop, int) and not 0 <= stop <= FARGATE_MAX_STOP_TIMEOUT_SECONDS:
+                errors.append(
+                    f"[R-03] {where} container {name!r}: stopTimeout {stop} is over Fargate's {FARGATE_MAX_STOP_TIMEOUT_SECONDS} s; ECS refuses the task definition. Fix: at most {FARGATE_MAX_STOP_TIMEOUT_SECONDS}."
+                )
+            logging = container.get("logConfiguration")
+            if not isinstance(logging, dict):
+                continue
+            driver, options = logging.get("logDriver"), logging.get("options", {})
+            if driver not in FARGATE_LOG_DRIVERS or (driver == "awsfirelens" and not routers):
+                errors.append(
+                    f"[R-12] {where} container {name!r}: log driver {driver!r} does not deliver logs here (Fargate supports {', '.join(sorted(FARGATE_LOG_DRIVERS))}; awsfirelens needs a log router container). Fix: awslogs."
+                )
+            if driver != "awslogs":
+                continue
+            problems = [f"lack {key}" for key in AWSLOGS_REQUIRED if not options.get(key)]
+            problems += [f"name unknown {key}" for key in sorted(set(options) - AWSLOGS_OPTIONS)]
+            if problems:
+                errors.append(
+                    f"[R-12] {where} container {name!r}: awslogs options {', '.join(problems)}; the task fails to start or logs nowhere. Fix: set {', '.join(AWSLOGS_REQUIRED)} and nothing ECS does not document."
+                )
+            group, log_region = options.get("awslogs-group"), options.get("awslogs-region")
+            local_group = isinstance(group, str) and group.startswith("${aws_cloudwatch_log_group.")
+            if local_group and region and log_region != region:
+                errors.append(
+                    f"[R-12] {where} container {name!r}: awslogs-region {log_region!r} is not {region!r}, where this stack creates the log group {group}; the task fails to start (ResourceInitializationError). Fix: the stack's region."
+                )
+    return errors
+
+
+# Application Auto Scaling: an ECS service's ResourceId is service/<cluster name>/<service name>
+# and its only dimension ecs:service:DesiredCount (RegisterScalableTarget, API reference).
+_ECS_SCALING_ID = re.compile(
+    r"service/(?:[A-Za-z0-9_-]+|\$\{aws_ecs_cluster\.[\w-]+\.name\})/(?:[A-Za-z0-9_-]+|\$\{aws_ecs_service\.[\w-]+\.name\})"
+)
+
+
+def check_autoscaling_targets(doc: Json) -> list[str]:
+    """R-07: an ECS scalable target names its service as service/<cluster>/<service> and scales DesiredCount."""
+    errors = []
+    for where, body in _resources(doc, "aws_appautoscaling_target"):
+        if body.get("service_namespace") != "ecs":
+            continue
+        resource_id, dimension = body.get("resource_id"), body.get("scalable_dimension")
+        if not isinstance(resource_id, str) or not _ECS_SCALING_ID.fullmatch(resource_id):
+            errors.append(
+                f"[R-07] {where}: resource_id {resource_id!r} is not service/<cluster name>/<service name>; RegisterScalableTarget fails at apply. Fix: the cluster's and the service's .name."
+            )
+        if dimension != "ecs:service:DesiredCount":
+            errors.append(
+                f"[R-07] {where}: scalable_dimension {dimension!r} is not ecs:service:DesiredCount, the only one ECS services have. Fix: ecs:service:DesiredCount."
+            )
+        low, high = body.get("min_capacity"), body.get("max_capacity")
+        if isinstance(low, int) and isinstance(high, int) and not 0 <= low <= high:
+            errors.append(f"[R-07] {where}: min_capacity {low} > max_capacity {high}. Fix: min <= max.")
+    return errors
+
+
+# Elastic Load Balancing (CreateTargetGroup): HTTP matcher codes 200-499; the timeout must be
+# smaller than the interval (aws/aws-cdk#22200 quotes the apply-time refusal).
+_MATCHER_PART = re.compile(r"(\d{3})(?:-(\d{3}))?")
+
+
+def check_health_checks(doc: Json) -> list[str]:
+    """R-06: target group health checks AWS accepts: timeout under the interval, matcher codes 200-499."""
+    errors = []
+    for where, body in _resources(doc, "aws_lb_target_group"):
+        check = body.get("health_check")
+        check = check[0] if isinstance(check, list) and check else check
+        if not isinstance(check, dict):
+            continue
+        timeout, interval = check.get("timeout"), check.get("interval")
+        if isinstance(timeout, int) and isinstance(interval, int) and timeout >= interval:
+            errors.append(
+                f"[R-06] {where}: health check timeout {timeout} s is not smaller than its interval {interval} s; AWS refuses the target group. Fix: a timeout under the interval."
+            )
+        matcher = check.get("matcher")
+        if isinstance(matcher, str) and not _is_reference(matcher):
+            parts = [_MATCHER_PART.fullmatch(p.strip()) for p in matcher.split(",")]
+            codes = [int(g) for m in parts if m for g in m.groups() if g]
+            if not all(parts) or not all(200 <= code <= 499 for code in codes):
+                errors.append(
+                    f'[R-06] {where}: health check matcher {matcher!r} is not HTTP codes or ranges within 200-499. Fix: e.g. "200".'
+                )
+    return errors
+
+
 def rules(*, facts: AuroraFacts | None = None) -> list[Rule]:
-    """All guardrails, in SPEC order (F-… then P-…)."""
+    """All guardrails: SPEC order (F-… then P-…), then the settings only AWS validates (R-…)."""
     return [
         check_backend,
         check_aurora_version(facts or aurora_facts()),
@@ -374,6 +580,10 @@ def rules(*, facts: AuroraFacts | None = None) -> list[Rule]:
         check_names,
         check_container_images,
         check_final_snapshot,
+        check_rds_windows,
+        check_container_definitions,
+        check_autoscaling_targets,
+        check_health_checks,
     ]
 
 

@@ -1,0 +1,694 @@
+"""The mutants of `make mutation`: single-point edits a tired reviewer would wave through.
+
+Each mutant is one exact text edit of one file under stacks/, shared/ or main.py. The
+original snippet must occur exactly once in its file, or scripts/mutation.py refuses to
+run: when the code changes, the list is updated with it instead of quietly measuring
+nothing. A mutant that the tests and guardrails are not expected to catch carries
+``survives`` with a one-line reason (an equivalent mutant, or not observable offline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mutant:
+    """One realistic single-point change to the platform code."""
+
+    id: str
+    """Short stable name, used on the command line (--only) and in the report."""
+    file: str
+    """Path relative to the project root."""
+    original: str
+    """Snippet that must occur exactly once in ``file``."""
+    replacement: str
+    """What the snippet becomes."""
+    what: str
+    """The mistake in a reviewer's words and what it would break."""
+    survives: str | None = None
+    """Why a surviving mutant is accepted (equivalent, or not observable offline); None: it must be killed."""
+
+
+FARGATE = "shared/components/fargate_service.py"
+BALANCER = "shared/components/load_balancer.py"
+AURORA = "shared/components/aurora.py"
+MONITORING = "shared/components/monitoring.py"
+WAF = "shared/components/web_acl.py"
+CDN = "shared/components/distribution.py"
+BUCKETS = "shared/components/bucket_controls.py"
+LOG_BUCKET = "shared/components/log_bucket.py"
+NETWORK = "shared/components/network.py"
+FLOW_LOGS = "shared/components/flow_logs.py"
+ROTATION = "shared/components/rotation_redeploy.py"
+GENERATED = "shared/components/generated_secret.py"
+POLICY = "shared/components/policy.py"
+APP = "stacks/app_stack.py"
+EDGE = "stacks/edge_stack.py"
+LAYER = "shared/layer.py"
+CONFIG = "shared/config.py"
+GUARDRAILS = "shared/guardrails.py"
+MAIN = "main.py"
+# The WAF action classes a mutant needs but the module does not import.
+_WAF_MODULE = '__import__("cdktf_cdktf_provider_aws.wafv2_web_acl", fromlist=["_"])'
+
+MUTANTS: tuple[Mutant, ...] = (
+    # --- container runtime settings only AWS validates ---------------------------------
+    Mutant(
+        id="awslogs-group-key",
+        file=FARGATE,
+        original='"awslogs-group": logs.name,',
+        replacement='"awslogs-group-name": logs.name,',
+        what="awslogs option misspelt: ECS cannot start the container (no log group given)",
+    ),
+    Mutant(
+        id="awslogs-region-literal",
+        file=FARGATE,
+        original='"awslogs-region": props.region,',
+        replacement='"awslogs-region": "us-east-1",',
+        what="log region hard-coded: the log group lives in the deployment region, tasks fail to start elsewhere",
+    ),
+    Mutant(
+        id="awslogs-stream-prefix-key",
+        file=FARGATE,
+        original='"awslogs-stream-prefix": "api",',
+        replacement='"awslogs-prefix": "api",',
+        what="stream prefix option misspelt: Fargate requires awslogs-stream-prefix",
+    ),
+    Mutant(
+        id="log-driver-name",
+        file=FARGATE,
+        original='"logDriver": "awslogs",',
+        replacement='"logDriver": "awsfirelens",',
+        what="firelens driver without a log router container: no container logs",
+    ),
+    Mutant(
+        id="stop-timeout-key",
+        file=FARGATE,
+        original='"stopTimeout": props.stop_timeout_seconds,',
+        replacement='"stopTimeOut": props.stop_timeout_seconds,',
+        what="stopTimeout misspelt: ECS ignores it and kills tasks 30 s after SIGTERM, not 120 s",
+    ),
+    Mutant(
+        id="port-env-literal",
+        file=FARGATE,
+        original='"PORT": str(props.container_port),',
+        replacement='"PORT": "8080",',
+        what="API told to listen on 8080 while the port mapping, target group and rules say 3000",
+    ),
+    Mutant(
+        id="db-user-secret-key",
+        file=FARGATE,
+        original='f"{database.secret_arn}:username::"',
+        replacement='f"{database.secret_arn}:user::"',
+        what="JSON key of the RDS-managed secret misspelt: the task cannot start (ResourceInitializationError)",
+    ),
+    Mutant(
+        id="db-sslmode-prefer",
+        file=FARGATE,
+        original='ssl_mode: str = "require"',
+        replacement='ssl_mode: str = "prefer"',
+        what="libpq sslmode prefer: the API silently falls back to plaintext to the database",
+    ),
+    Mutant(
+        id="placeholder-health-echo",
+        file=FARGATE,
+        original="""return 200 '{"status":"ok"}';""",
+        replacement="""return 200 '{"status":"$http_x_status"}';""",
+        what="placeholder health answer echoes a request header (P-02)",
+    ),
+    Mutant(
+        id="placeholder-health-post",
+        file=FARGATE,
+        original="limit_except GET { deny all; }",
+        replacement="limit_except GET POST { deny all; }",
+        what="placeholder health location accepts POST (P-02)",
+    ),
+    # --- ECS service and autoscaling -----------------------------------------------------
+    Mutant(
+        id="autoscaling-resource-id-arn",
+        file=FARGATE,
+        original='resource_id=f"service/{cluster.name}/{service.name}"',
+        replacement='resource_id=f"service/{cluster.arn}/{service.name}"',
+        what="scalable target id built from the cluster ARN: RegisterScalableTarget fails",
+    ),
+    Mutant(
+        id="autoscaling-resource-id-prefix",
+        file=FARGATE,
+        original='resource_id=f"service/{cluster.name}/{service.name}"',
+        replacement='resource_id=f"{cluster.name}/{service.name}"',
+        what="scalable target id without its service/ type: RegisterScalableTarget fails",
+    ),
+    Mutant(
+        id="autoscaling-dimension",
+        file=FARGATE,
+        original='scalable_dimension="ecs:service:DesiredCount"',
+        replacement='scalable_dimension="ecs:service:desiredCount"',
+        what="scalable dimension with the wrong case: AWS rejects it",
+    ),
+    Mutant(
+        id="desired-count-one",
+        file=FARGATE,
+        original="desired_count=scaling.min_tasks,",
+        replacement="desired_count=1,",
+        what="service created with one task while autoscaling's minimum is two (one AZ until the first scaling)",
+    ),
+    Mutant(
+        id="cooldowns-swapped",
+        file=FARGATE,
+        original="scale_in_cooldown=scaling.scale_in_cooldown_seconds,",
+        replacement="scale_in_cooldown=scaling.scale_out_cooldown_seconds,",
+        what="scale-in as eager as scale-out: the service flaps during a spike",
+    ),
+    Mutant(
+        id="min-healthy-percent-50",
+        file=FARGATE,
+        original="deployment_minimum_healthy_percent=100,",
+        replacement="deployment_minimum_healthy_percent=50,",
+        what="a rolling deployment may stop half of the minimum tasks first",
+    ),
+    Mutant(
+        id="circuit-breaker-no-rollback",
+        file=FARGATE,
+        original="EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True)",
+        replacement="EcsServiceDeploymentCircuitBreaker(enable=True, rollback=False)",
+        what="a failed deployment is stopped but not rolled back (R-03)",
+    ),
+    Mutant(
+        id="assign-public-ip",
+        file=FARGATE,
+        original="assign_public_ip=False",
+        replacement="assign_public_ip=True",
+        what="tasks get public IPs (R-03)",
+    ),
+    Mutant(
+        id="ignore-changes-task-definition",
+        file=FARGATE,
+        original='ignore_changes=["desired_count"]',
+        replacement='ignore_changes=["task_definition"]',
+        what="Terraform resets desired_count after autoscaling moved it and never rolls out a new image (R-07)",
+    ),
+    Mutant(
+        id="on-demand-weight",
+        file=FARGATE,
+        original="capacity_provider=ON_DEMAND, base=props.on_demand_base, weight=0",
+        replacement="capacity_provider=ON_DEMAND, base=props.on_demand_base, weight=1",
+        what="half of the scaled tasks on on-demand FARGATE instead of Spot (R-04 cost)",
+    ),
+    # --- security group scope --------------------------------------------------------------
+    Mutant(
+        id="https-egress-all-ports",
+        file=FARGATE,
+        original="""            from_port=443,
+            to_port=443,""",
+        replacement="""            from_port=0,
+            to_port=65535,""",
+        what="task egress to the internet on every port instead of 443",
+    ),
+    Mutant(
+        id="https-egress-all-protocols",
+        file=FARGATE,
+        original="""            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",""",
+        replacement="""            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="-1",""",
+        what="task egress to the internet on every protocol and port",
+    ),
+    Mutant(
+        id="db-egress-anywhere",
+        file=FARGATE,
+        original="referenced_security_group_id=database.security_group_id,",
+        replacement='cidr_ipv4="0.0.0.0/0",',
+        what="PostgreSQL egress to the whole internet instead of the database's security group",
+    ),
+    Mutant(
+        id="db-egress-wrong-group",
+        file=MAIN,
+        original="security_group_id=data.db_security_group_id,",
+        replacement="security_group_id=network.app_security_group_id,",
+        what="the tasks' PostgreSQL egress points at their own group: the API cannot reach the database",
+    ),
+    Mutant(
+        id="alb-ingress-all-ports",
+        file=BALANCER,
+        original="""            prefix_list_id=cloudfront.id,
+            ip_protocol="tcp",
+            from_port=props.listener_port,""",
+        replacement="""            prefix_list_id=cloudfront.id,
+            ip_protocol="tcp",
+            from_port=0,""",
+        what="ALB admits the CloudFront ranges on every port up to the listener",
+    ),
+    Mutant(
+        id="alb-egress-anywhere",
+        file=BALANCER,
+        original="""            referenced_security_group_id=props.target_security_group_id,
+            ip_protocol="tcp",""",
+        replacement="""            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",""",
+        what="ALB egress to anywhere instead of the tasks' security group",
+    ),
+    Mutant(
+        id="alb-egress-port",
+        file=BALANCER,
+        original="""            referenced_security_group_id=props.target_security_group_id,
+            ip_protocol="tcp",
+            from_port=props.target_port,
+            to_port=props.target_port,""",
+        replacement="""            referenced_security_group_id=props.target_security_group_id,
+            ip_protocol="tcp",
+            from_port=props.listener_port,
+            to_port=props.listener_port,""",
+        what="ALB egress on the listener port (80), not the tasks' port: every target is unhealthy",
+    ),
+    Mutant(
+        id="alb-ingress-anywhere",
+        file=BALANCER,
+        original="prefix_list_id=cloudfront.id,",
+        replacement='cidr_ipv4="0.0.0.0/0",',
+        what="ALB open to the internet instead of CloudFront's origin-facing ranges (R-11)",
+    ),
+    Mutant(
+        id="task-ingress-port",
+        file=BALANCER,
+        original="""            referenced_security_group_id=security_group.id,
+            ip_protocol="tcp",
+            from_port=props.target_port,""",
+        replacement="""            referenced_security_group_id=security_group.id,
+            ip_protocol="tcp",
+            from_port=0,""",
+        what="tasks admit the ALB on every port below 3000 too",
+    ),
+    Mutant(
+        id="db-ingress-vpc-cidr",
+        file=AURORA,
+        original="referenced_security_group_id=props.client_security_group_id,",
+        replacement='cidr_ipv4="10.0.0.0/16",',
+        what="PostgreSQL open to the whole VPC instead of the API tasks (R-11)",
+    ),
+    # --- load balancer -------------------------------------------------------------------
+    Mutant(
+        id="health-matcher-wide",
+        file=BALANCER,
+        original='matcher="200",',
+        replacement='matcher="200-499",',
+        what="a target answering 404 for /health (wrong image, wrong path) counts as healthy",
+    ),
+    Mutant(
+        id="health-timeout-interval",
+        file=BALANCER,
+        original="timeout_seconds: int = 5",
+        replacement="timeout_seconds: int = 30",
+        what="health check timeout equal to the interval: AWS refuses the target group",
+    ),
+    Mutant(
+        id="deregistration-delay-literal",
+        file=BALANCER,
+        original="deregistration_delay=str(props.deregistration_delay_seconds),",
+        replacement='deregistration_delay="300",',
+        what="connection draining longer than the 2-minute Spot notice (R-06)",
+    ),
+    Mutant(
+        id="app-in-public-subnets",
+        file=MAIN,
+        original="""            private_subnet_ids=network.private_subnet_ids,
+            app_security_group_id=network.app_security_group_id,
+            database=DatabaseConnection(""",
+        replacement="""            private_subnet_ids=network.public_subnet_ids,
+            app_security_group_id=network.app_security_group_id,
+            database=DatabaseConnection(""",
+        what="the ALB and the tasks placed in the public subnets",
+    ),
+    Mutant(
+        id="vpc-origin-port",
+        file=CDN,
+        original="http_port=80,",
+        replacement="http_port=8080,",
+        what="CloudFront reaches the ALB on 8080 where nothing listens and no rule admits it",
+    ),
+    Mutant(
+        id="alb-internet-facing",
+        file=BALANCER,
+        original="internal=True,",
+        replacement="internal=False,",
+        what="internet-facing ALB: viewers bypass CloudFront and the WAF (P-05)",
+    ),
+    Mutant(
+        id="alb-keeps-invalid-headers",
+        file=BALANCER,
+        original="drop_invalid_header_fields=True,",
+        replacement="drop_invalid_header_fields=False,",
+        what="ALB forwards malformed header names to the API (request smuggling aid)",
+    ),
+    Mutant(
+        id="alb-log-prefix-mismatch",
+        file=APP,
+        original="access_logs_prefix=ALB_LOG_PREFIX,",
+        replacement='access_logs_prefix="alb-logs",',
+        what="ALB writes logs under a prefix the bucket policy does not grant: creating the ALB fails",
+    ),
+    # --- IAM scope -------------------------------------------------------------------------
+    Mutant(
+        id="exec-logs-any-group",
+        file=FARGATE,
+        original='"Resource": f"{logs.arn}:*",',
+        replacement='"Resource": "arn:aws:logs:*:*:*",',
+        what="execution role may write to every log group in the account",
+    ),
+    Mutant(
+        id="exec-secret-action-wildcard",
+        file=FARGATE,
+        original="""                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": props.database.secret_arn,""",
+        replacement="""                        "Action": "secretsmanager:*",
+                        "Resource": props.database.secret_arn,""",
+        what="execution role may also rotate, change and delete the DB secret",
+    ),
+    Mutant(
+        id="ecr-pull-any-repository",
+        file=FARGATE,
+        original='"Resource": props.repository_arn,',
+        replacement='"Resource": "*",',
+        what="execution role may pull from every repository (P-03)",
+    ),
+    Mutant(
+        id="flow-logs-any-resource",
+        file=FLOW_LOGS,
+        original='"Resource": [group.arn, f"{group.arn}:*"],',
+        replacement='"Resource": "*",',
+        what="flow-log role may write to every log group",
+    ),
+    Mutant(
+        id="rotation-ecs-wildcard",
+        file=ROTATION,
+        original='"Action": "ecs:UpdateService",',
+        replacement='"Action": "ecs:*",',
+        what="rotation state machine may do anything in ECS",
+    ),
+    Mutant(
+        id="rotation-start-any-machine",
+        file=ROTATION,
+        original="""                        "Action": "states:StartExecution",
+                        "Resource": machine.arn,""",
+        replacement="""                        "Action": "states:StartExecution",
+                        "Resource": "*",""",
+        what="events role may start every state machine",
+    ),
+    Mutant(
+        id="log-writer-any-action",
+        file=LOG_BUCKET,
+        original='"Action": "s3:PutObject",',
+        replacement='"Action": "s3:*",',
+        what="ELB log delivery may read and delete the access logs too",
+    ),
+    Mutant(
+        id="trust-without-source-account",
+        file=POLICY,
+        original="""                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": source_account}},""",
+        replacement="""                "Action": "sts:AssumeRole",""",
+        what="service roles without the confused-deputy guard",
+    ),
+    Mutant(
+        id="alarm-topic-any-account",
+        file=MONITORING,
+        original="""                        "Resource": topic.arn,
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id(self)}},""",
+        replacement="""                        "Resource": topic.arn,""",
+        what="any account's CloudWatch may publish to the alarm topic",
+    ),
+    Mutant(
+        id="monitoring-role-broad-policy",
+        file=AURORA,
+        original='policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",',
+        replacement='policy_arn="arn:aws:iam::aws:policy/CloudWatchLogsFullAccess",',
+        what="RDS monitoring role gets full CloudWatch Logs access",
+    ),
+    # --- Aurora ----------------------------------------------------------------------------
+    Mutant(
+        id="backup-window-overlaps-maintenance",
+        file=AURORA,
+        original='preferred_backup_window="02:00-03:00",',
+        replacement='preferred_backup_window="03:00-04:00",',
+        what="backup window overlaps the Sunday maintenance window: AWS refuses the cluster",
+    ),
+    Mutant(
+        id="maintenance-window-overlaps-backup",
+        file=AURORA,
+        original='preferred_maintenance_window="sun:03:30-sun:04:30",',
+        replacement='preferred_maintenance_window="sun:02:30-sun:03:30",',
+        what="maintenance window overlaps the daily backup window: AWS refuses the cluster",
+    ),
+    Mutant(
+        id="maintenance-window-format",
+        file=AURORA,
+        original='preferred_maintenance_window="sun:03:30-sun:04:30",',
+        replacement='preferred_maintenance_window="sun:03:30-04:30",',
+        what="maintenance window without the day on its end: not ddd:hh24:mi-ddd:hh24:mi",
+    ),
+    Mutant(
+        id="backup-window-too-short",
+        file=AURORA,
+        original='preferred_backup_window="02:00-03:00",',
+        replacement='preferred_backup_window="02:00-02:15",',
+        what="backup window shorter than the 30 minutes AWS requires",
+    ),
+    Mutant(
+        id="engine-version-not-latest",
+        file=AURORA,
+        original="latest=True,",
+        replacement="default_only=True,",
+        what="the region's default minor instead of the newest one",
+    ),
+    Mutant(
+        id="engine-ignore-changes-wrong-attribute",
+        file=AURORA,
+        original='lifecycle=TerraformResourceLifecycle(ignore_changes=["engine_version"]),',
+        replacement='lifecycle=TerraformResourceLifecycle(ignore_changes=["engine_version_actual"]),',
+        what="ignores the computed attribute: the plan after an AWS minor upgrade tries a downgrade (P-01)",
+    ),
+    Mutant(
+        id="skip-final-snapshot-always",
+        file=AURORA,
+        original="skip_final_snapshot=not props.final_snapshot,",
+        replacement="skip_final_snapshot=True,",
+        what="a protected environment loses its final snapshot on destroy (P-07)",
+    ),
+    Mutant(
+        id="deletion-protection-default-on",
+        file=CONFIG,
+        original="deletion_protection: bool = False\n",
+        replacement="deletion_protection: bool = True\n",
+        what="development environments cannot be destroyed (R-16)",
+    ),
+    # --- alarms ----------------------------------------------------------------------------
+    Mutant(
+        id="alarm-missing-data-default",
+        file=MONITORING,
+        original='treat_missing_data: str = "notBreaching"',
+        replacement='treat_missing_data: str = "missing"',
+        what="error-count alarms stay in INSUFFICIENT_DATA when there are no errors and never go OK",
+    ),
+    Mutant(
+        id="running-tasks-missing-data",
+        file=MONITORING,
+        original='period_seconds=60, evaluation_periods=5, treat_missing_data="breaching"),',
+        replacement='period_seconds=60, evaluation_periods=5, treat_missing_data="notBreaching"),',
+        what="no RunningTaskCount data (service gone) no longer pages anyone",
+    ),
+    # --- WAF -------------------------------------------------------------------------------
+    Mutant(
+        id="waf-default-block",
+        file=WAF,
+        original="default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),",
+        replacement=f"default_action=Wafv2WebAclDefaultAction(block={_WAF_MODULE}.Wafv2WebAclDefaultActionBlock()),",
+        what="the web ACL blocks every request no rule allows: the API is unreachable",
+    ),
+    Mutant(
+        id="waf-managed-groups-count",
+        file=WAF,
+        original="override_action=Wafv2WebAclRuleOverrideAction(none=Wafv2WebAclRuleOverrideActionNone()),",
+        replacement=f"override_action=Wafv2WebAclRuleOverrideAction(count={_WAF_MODULE}.Wafv2WebAclRuleOverrideActionCount()),",
+        what="managed rule groups only count: the WAF blocks nothing but the rate limit",
+    ),
+    Mutant(
+        id="waf-extra-count-rule",
+        file=WAF,
+        original='"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",),',
+        replacement='"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY", "GenericRFI_BODY"),',
+        what="remote file inclusion in bodies only counted, never blocked",
+    ),
+    Mutant(
+        id="waf-oversize-continue",
+        file=WAF,
+        original='"field_to_match": {"body": {"oversize_handling": "MATCH"}},',
+        replacement='"field_to_match": {"body": {"oversize_handling": "CONTINUE"}},',
+        what="bodies beyond what WAF inspects pass half-inspected (P-09)",
+    ),
+    # --- CloudFront ------------------------------------------------------------------------
+    Mutant(
+        id="default-behavior-cached",
+        file=CDN,
+        original="""                cache_policy_id=props.cache_policy_id,""",
+        replacement="""                cache_policy_id=props.cached_paths_policy_id,""",
+        what="every path cached by the origin's headers, /health and writes included",
+    ),
+    Mutant(
+        id="cached-paths-not-cached",
+        file=CDN,
+        original="cache_policy_id=props.cached_paths_policy_id,",
+        replacement="cache_policy_id=props.cache_policy_id,",
+        what="catalog reads never cached: a seasonal spike goes straight to the tasks",
+    ),
+    Mutant(
+        id="cached-paths-headers-dropped",
+        file=CDN,
+        original="""                    response_headers_policy_id=headers.id,
+                )
+                for pattern in props.cached_paths""",
+        replacement="""                )
+                for pattern in props.cached_paths""",
+        what="catalog reads served without HSTS, nosniff and frame deny",
+    ),
+    # --- S3 --------------------------------------------------------------------------------
+    Mutant(
+        id="tls-only-bucket-not-objects",
+        file=BUCKETS,
+        original='"Resource": [bucket_arn, f"{bucket_arn}/*"],',
+        replacement='"Resource": bucket_arn,',
+        what="the TLS-only deny covers the bucket but not its objects",
+    ),
+    Mutant(
+        id="tls-only-condition-inverted",
+        file=BUCKETS,
+        original='"Condition": {"Bool": {"aws:SecureTransport": "false"}},',
+        replacement='"Condition": {"Bool": {"aws:SecureTransport": "true"}},',
+        what="the bucket policy denies TLS requests and admits plain HTTP",
+    ),
+    Mutant(
+        id="public-acls-not-ignored",
+        file=BUCKETS,
+        original="ignore_public_acls=True,",
+        replacement="ignore_public_acls=False,",
+        what="public ACLs on log objects honoured (R-13)",
+    ),
+    Mutant(
+        id="cdn-log-expiration",
+        file=EDGE,
+        original="log_expiration_days: int = 30",
+        replacement="log_expiration_days: int = 90",
+        what="CloudFront logs kept 90 days (R-13)",
+    ),
+    Mutant(
+        id="alb-bucket-acls-enabled",
+        file=LOG_BUCKET,
+        original='object_ownership: str = "BucketOwnerEnforced"',
+        replacement='object_ownership: str = "BucketOwnerPreferred"',
+        what="ACLs enabled on the ALB log bucket, which does not need them",
+    ),
+    # --- network ---------------------------------------------------------------------------
+    Mutant(
+        id="flow-logs-reject-only",
+        file=FLOW_LOGS,
+        original='traffic_type: str = "ALL"',
+        replacement='traffic_type: str = "REJECT"',
+        what="accepted traffic not logged (R-12)",
+    ),
+    # --- rotation redeploy ------------------------------------------------------------------
+    Mutant(
+        id="rotation-label-pending",
+        file=ROTATION,
+        original='"detail": {"labelUpdated": ["AWSCURRENT"]},',
+        replacement='"detail": {"labelUpdated": ["AWSPENDING"]},',
+        what="tasks replaced before the new password is current (P-04)",
+    ),
+    Mutant(
+        id="rotation-any-secret",
+        file=ROTATION,
+        original='"resources": [props.secret_arn],',
+        replacement='"resources": [{"prefix": "arn:aws:secretsmanager:"}],',
+        what="any secret's rotation redeploys the API",
+    ),
+    # --- secrets, repository ----------------------------------------------------------------
+    Mutant(
+        id="admin-token-regenerated",
+        file=GENERATED,
+        original='lifecycle=TerraformResourceLifecycle(ignore_changes=["secret_string"]),',
+        replacement='lifecycle=TerraformResourceLifecycle(ignore_changes=["version_stages"]),',
+        what="every plan writes a new admin token behind the running API's back",
+    ),
+    Mutant(
+        id="admin-token-short",
+        file=GENERATED,
+        original="length: int = 48",
+        replacement="length: int = 12",
+        what="a 12-character bearer token",
+    ),
+    Mutant(
+        id="admin-token-recovery-window",
+        file=APP,
+        original="recovery_window_days=7 if props.deletion_protection else 0,",
+        replacement="recovery_window_days=7 if props.deletion_protection else 30,",
+        what="a destroyed dev environment cannot be recreated for 30 days (F-6)",
+    ),
+    # --- tags, names, state ----------------------------------------------------------------
+    Mutant(
+        id="layer-tag-dropped",
+        file=LAYER,
+        original='tags={**context.tags, "Layer": layer}',
+        replacement="tags={**context.tags}",
+        what="resources no longer say which layer owns them",
+    ),
+    Mutant(
+        id="rule-name-without-suffix",
+        file=ROTATION,
+        original='name=naming.name("db-secret-rotated"),',
+        replacement='name="catalog-api-db-secret-rotated",',
+        what="an event rule name without the environment suffix collides between environments (R-15)",
+    ),
+    Mutant(
+        id="local-state-absolute",
+        file=LAYER,
+        original='path=f"../../../{state.local_dir}/{key}"',
+        replacement='path=f"/var/lib/terraform/{state.local_dir}/{key}"',
+        what="absolute local state path (R-18)",
+    ),
+    Mutant(
+        id="backend-not-encrypted",
+        file=LAYER,
+        original="encrypt=True,",
+        replacement="encrypt=False,",
+        what="remote state unencrypted (R-18)",
+        survives="not observable on this branch: only variant_synth has an S3 backend, and it errors until "
+        "shared/layer.py supports use_lockfile; then check_backend (F-1) and test_r18 kill it",
+    ),
+    Mutant(
+        id="on-demand-base-default",
+        file=CONFIG,
+        original="on_demand_base: int = 1\n",
+        replacement="on_demand_base: int = 0\n",
+        what="a Spot reclaim can take the default environment to zero tasks (P-06)",
+    ),
+    Mutant(
+        id="container-log-retention",
+        file=APP,
+        original="log_retention_days: int = 30\n",
+        replacement="log_retention_days: int = 0\n",
+        what="container logs kept forever (retention 0 = never expire)",
+    ),
+    # --- guardrails themselves ---------------------------------------------------------------
+    Mutant(
+        id="guardrail-alb-name-33",
+        file=GUARDRAILS,
+        original='32, r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"',
+        replacement='33, r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"',
+        what="ALB names of 33 characters pass the F-8 guardrail",
+    ),
+    Mutant(
+        id="guardrail-final-snapshot-unset",
+        file=GUARDRAILS,
+        original='if body.get("skip_final_snapshot") is not True and not body.get("final_snapshot_identifier")',
+        replacement='if body.get("skip_final_snapshot") is False and not body.get("final_snapshot_identifier")',
+        what="a cluster that leaves skip_final_snapshot unset (the provider's false) passes the P-07 guardrail",
+    ),
+)

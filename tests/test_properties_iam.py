@@ -1,0 +1,95 @@
+"""Properties of every IAM document the project writes: role policies, trust policies, bucket and topic policies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from tests.synth import Json, Synthesis
+
+Statement = dict[str, Any]
+
+# Wildcards a statement may keep, each with the reason no narrower resource exists.
+DOCUMENTED_WILDCARD_RESOURCES = {
+    ("ecr:GetAuthorizationToken", "*"): "ECR's authorization token is per account; the action takes no resource ARN",
+}
+# AWS managed policies the project attaches, each with the reason an inline policy would not do.
+DOCUMENTED_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole": "AWS's policy for the Enhanced Monitoring role",
+}
+POLICY_ATTRIBUTES = {
+    "aws_iam_role_policy": "policy",
+    "aws_iam_policy": "policy",
+    "aws_iam_role": "assume_role_policy",
+    "aws_s3_bucket_policy": "policy",
+    "aws_sns_topic_policy": "policy",
+}
+
+
+def _listed(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _statements(synth: Synthesis, bootstrap: Json) -> Iterator[tuple[str, Statement]]:
+    """(where, statement) of every policy document in the four layers and the bootstrap stack."""
+    resources = [*synth.all_resources()]
+    resources += [
+        ("bootstrap", type_, name, body)
+        for type_, items in bootstrap.get("resource", {}).items()
+        for name, body in items.items()
+    ]
+    for stack, type_, name, body in resources:
+        attribute = POLICY_ATTRIBUTES.get(type_)
+        if attribute is None:
+            continue
+        for index, statement in enumerate(json.loads(body[attribute])["Statement"]):
+            yield f"{stack}/{type_}.{name}[{index}]", statement
+
+
+def test_iam_statements_never_use_wildcard_resources_except_documented(synth: Synthesis, bootstrap_stack: Json) -> None:
+    checked = 0
+    for where, statement in _statements(synth, bootstrap_stack):
+        if statement["Effect"] != "Allow" or "Resource" not in statement:
+            continue
+        actions = _listed(statement["Action"])
+        for resource in _listed(statement["Resource"]):
+            checked += 1
+            documented = len(actions) == 1 and (actions[0], resource) in DOCUMENTED_WILDCARD_RESOURCES
+            # Anchored on a resource of this project: its ARN, or a path below it.
+            assert resource.startswith("${") or documented, f"{where}: {actions} on {resource!r}"
+    assert checked >= 8
+
+
+def test_allow_statements_never_use_wildcard_actions(synth: Synthesis, bootstrap_stack: Json) -> None:
+    # Deny statements may (the TLS-only deny covers s3:*); an Allow names each action it needs.
+    allows = [(w, s) for w, s in _statements(synth, bootstrap_stack) if s["Effect"] == "Allow"]
+    assert allows
+    for where, statement in allows:
+        wide = [action for action in _listed(statement["Action"]) if "*" in action]
+        assert not wide, f"{where}: {wide}"
+
+
+def test_service_principals_are_limited_to_this_account(synth: Synthesis, bootstrap_stack: Json) -> None:
+    # The confused-deputy guard: a service acting for another account cannot use the grant.
+    services = [
+        (w, s)
+        for w, s in _statements(synth, bootstrap_stack)
+        if isinstance(s.get("Principal"), dict) and "Service" in s["Principal"]
+    ]
+    roles = sum(1 for _, type_, _, _ in synth.all_resources() if type_ == "aws_iam_role")
+    assert len(services) == roles + 1, "every service role's trust policy and the alarm topic's policy"
+    for where, statement in services:
+        keys = {key for condition in statement.get("Condition", {}).values() for key in condition}
+        assert keys & {"aws:SourceAccount", "aws:SourceArn"}, f"{where}: {statement['Principal']} for any account"
+
+
+def test_only_documented_aws_managed_policies_are_attached(synth: Synthesis) -> None:
+    attached = [
+        (f"{stack}/{name}", body["policy_arn"])
+        for stack, type_, name, body in synth.all_resources()
+        if type_ == "aws_iam_role_policy_attachment"
+    ]
+    assert attached
+    for where, arn in attached:
+        assert arn in DOCUMENTED_MANAGED_POLICIES, f"{where}: {arn}"

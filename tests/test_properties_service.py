@@ -1,0 +1,108 @@
+"""Properties of the API service: health, deployments, scaling, draining, its secrets and the ALB in front."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tests.synth import Synthesis
+
+Json = dict[str, Any]
+# Fargate sends SIGKILL at most 120 s after SIGTERM, and Spot's notice is 2 minutes.
+FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120
+# The JSON keys of the RDS-managed master secret (R-09) and the variable each one feeds.
+RDS_SECRET_KEYS = {"DB_USER": "username", "DB_PASSWORD": "password"}
+# libpq modes that refuse a plaintext connection; "prefer" and "allow" fall back to it silently.
+TLS_SSLMODES = {"require", "verify-ca", "verify-full"}
+
+
+def _container(synth: Synthesis) -> Json:
+    (container,) = json.loads(synth.one("app", "aws_ecs_task_definition")["container_definitions"])
+    result: Json = container
+    return result
+
+
+def test_health_check_counts_only_2xx_as_healthy(synth: Synthesis) -> None:
+    # A task answering 404 for /health (wrong image, wrong path) or 401 must not receive traffic.
+    matcher = synth.one("app", "aws_lb_target_group")["health_check"]["matcher"]
+    codes = [int(code) for part in matcher.split(",") for code in part.split("-")]
+    assert codes and all(200 <= code <= 299 for code in codes), matcher
+
+
+def test_service_starts_at_the_autoscaling_minimum(synth: Synthesis) -> None:
+    service = synth.one("app", "aws_ecs_service")
+    target = synth.one("app", "aws_appautoscaling_target")
+    assert service["desired_count"] == target["min_capacity"] <= target["max_capacity"]
+
+
+def test_rolling_deployment_never_drops_below_the_running_count(synth: Synthesis) -> None:
+    service = synth.one("app", "aws_ecs_service")
+    assert service["deployment_minimum_healthy_percent"] >= 100, "new tasks start before old ones stop"
+    assert service["deployment_maximum_percent"] > 100, "room to start the new tasks"
+
+
+def test_scale_in_waits_longer_than_scale_out(synth: Synthesis) -> None:
+    config = synth.one("app", "aws_appautoscaling_policy")["target_tracking_scaling_policy_configuration"]
+    assert config["scale_in_cooldown"] > config["scale_out_cooldown"], (
+        "scale-in as eager as scale-out: the service flaps after a spike"
+    )
+
+
+def test_stop_timeout_outlasts_connection_draining_within_the_spot_notice(synth: Synthesis) -> None:
+    stop = _container(synth).get("stopTimeout")
+    draining = int(synth.one("app", "aws_lb_target_group")["deregistration_delay"])
+    assert isinstance(stop, int), "without stopTimeout ECS kills the task 30 s after SIGTERM"
+    assert draining <= stop <= FARGATE_MAX_STOP_TIMEOUT_SECONDS
+
+
+def test_ecs_secrets_read_keys_the_rds_managed_secret_has(production_synth: Synthesis) -> None:
+    container = _container(production_synth)
+    environment = {e["name"]: e["value"] for e in container["environment"]}
+    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert set(secrets) == set(RDS_SECRET_KEYS)
+    for name, value in secrets.items():
+        match = re.fullmatch(r"(.+):(\w+)::", value)
+        assert match, value
+        assert match.groups() == (environment["DB_SECRET_ARN"], RDS_SECRET_KEYS[name]), name
+
+
+def test_database_connection_requires_tls(production_synth: Synthesis) -> None:
+    environment = {e["name"]: e["value"] for e in _container(production_synth)["environment"]}
+    assert environment["DB_SSLMODE"] in TLS_SSLMODES
+
+
+def test_alb_drops_malformed_header_fields(synth: Synthesis) -> None:
+    # Header names a proxy and the API could read differently are a request smuggling aid.
+    assert synth.one("app", "aws_lb")["drop_invalid_header_fields"] is True
+
+
+def test_alb_access_logs_go_where_the_bucket_policy_lets_elb_write(synth: Synthesis) -> None:
+    logs = synth.one("app", "aws_lb")["access_logs"]
+    bucket = re.fullmatch(r"\$\{aws_s3_bucket\.([\w-]+)\.bucket\}", logs["bucket"])
+    assert bucket, logs["bucket"]
+    (policy,) = [
+        json.loads(p["policy"])
+        for p in synth.resources("app", "aws_s3_bucket_policy").values()
+        if p["bucket"] == f"${{aws_s3_bucket.{bucket.group(1)}.id}}"
+    ]
+    writes = [
+        s["Resource"]
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow" and s["Principal"] == {"AWS": "${data.aws_elb_service_account.elb-account.arn}"}
+    ]
+    # ELB writes <prefix>/AWSLogs/<account>/…; creating the ALB fails if that is not allowed.
+    assert f"${{aws_s3_bucket.{bucket.group(1)}.arn}}/{logs['prefix']}/*" in writes
+
+
+def test_admin_token_is_long_and_never_regenerated_by_a_plan(synth: Synthesis) -> None:
+    (name, source), *rest = synth.data_sources("app", "aws_secretsmanager_random_password").items()
+    assert rest == []
+    assert source["password_length"] >= 32
+    (version,) = [
+        v
+        for v in synth.resources("app", "aws_secretsmanager_secret_version").values()
+        if v["secret_string"] == f"${{data.aws_secretsmanager_random_password.{name}.random_password}}"
+    ]
+    # The data source draws a new value on every plan; without this every apply rotates the token.
+    assert "secret_string" in version["lifecycle"]["ignore_changes"]
