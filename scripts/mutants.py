@@ -477,8 +477,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="placeholder-task-role-reads-secrets",
         file=FARGATE,
-        original="if props.image is not None:",
-        replacement="if props.image is not None or True:",
+        original="policy=read_own_secrets if props.image is not None else None,",
+        replacement="policy=read_own_secrets,",
         what="the placeholder's task role may read the DB secret through the credentials endpoint (P-02)",
     ),
     Mutant(

@@ -28,12 +28,10 @@ from cdktf_cdktf_provider_aws.ecs_service import (
     EcsServiceNetworkConfiguration,
 )
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from shared.components.iam import service_role
-from shared.components.policy import policy_document
+from shared.components.iam import InlinePolicy, service_role
 from shared.naming import Naming
 
 SPOT = "FARGATE_SPOT"
@@ -190,18 +188,17 @@ class FargateService(Construct):
             ],
         )
 
-        execution_role = service_role(
-            self, "execution-role", name=naming.name("ecs-exec"), service="ecs-tasks.amazonaws.com"
-        )
         # Written out instead of AmazonECSTaskExecutionRolePolicy so the role can
         # write only its own log group and read only the DB secret.
-        IamRolePolicy(
+        execution_role = service_role(
             self,
-            "execution-policy",
-            name="pull-log-read-db-secret",
-            role=execution_role.id,
-            policy=policy_document(
-                [
+            "execution-role",
+            name=naming.name("ecs-exec"),
+            service="ecs-tasks.amazonaws.com",
+            policy=InlinePolicy(
+                id="execution-policy",
+                name="pull-log-read-db-secret",
+                statements=[
                     {"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
                     {
                         "Sid": "EcrPull",
@@ -225,30 +222,31 @@ class FargateService(Construct):
                         "Action": "secretsmanager:GetSecretValue",
                         "Resource": props.database.secret_arn,
                     },
-                ]
+                ],
             ),
         )
-        task_role = service_role(self, "task-role", name=naming.name("ecs-task"), service="ecs-tasks.amazonaws.com")
         # The API re-reads the DB secret after a rotation (ECS never refreshes an injected secret,
         # P-04) and reads its admin token at start; nothing else. The placeholder gets a role with
         # no permission at all: any container can fetch its task role's credentials (P-02).
-        if props.image is not None:
-            IamRolePolicy(
-                self,
-                "task-policy",
-                name="read-own-secrets",
-                role=task_role.id,
-                policy=policy_document(
-                    [
-                        {
-                            "Sid": "ReadOwnSecrets",
-                            "Effect": "Allow",
-                            "Action": "secretsmanager:GetSecretValue",
-                            "Resource": [props.database.secret_arn, props.admin_token_secret_arn],
-                        }
-                    ]
-                ),
-            )
+        read_own_secrets = InlinePolicy(
+            id="task-policy",
+            name="read-own-secrets",
+            statements=[
+                {
+                    "Sid": "ReadOwnSecrets",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": [props.database.secret_arn, props.admin_token_secret_arn],
+                }
+            ],
+        )
+        task_role = service_role(
+            self,
+            "task-role",
+            name=naming.name("ecs-task"),
+            service="ecs-tasks.amazonaws.com",
+            policy=read_own_secrets if props.image is not None else None,
+        )
 
         database = props.database
         container: dict[str, object] = {

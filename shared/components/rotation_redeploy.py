@@ -17,12 +17,10 @@ from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
-from shared.components.iam import service_role
-from shared.components.policy import policy_document
+from shared.components.iam import InlinePolicy, service_role
 from shared.naming import Naming
 
 ROTATION_EVENT_TYPE = "Secret Label Updated"
@@ -53,22 +51,21 @@ class RotationRedeploy(Construct):
         super().__init__(scope, id)
         naming = props.naming
         machine_role = service_role(
-            self, "machine-role", name=naming.name("rotation-sfn"), service="states.amazonaws.com"
-        )
-        IamRolePolicy(
             self,
-            "machine-policy",
-            name="force-new-deployment",
-            role=machine_role.id,
-            policy=policy_document(
-                [
+            "machine-role",
+            name=naming.name("rotation-sfn"),
+            service="states.amazonaws.com",
+            policy=InlinePolicy(
+                id="machine-policy",
+                name="force-new-deployment",
+                statements=[
                     {
                         "Sid": "RedeployTheApiOnly",
                         "Effect": "Allow",
                         "Action": "ecs:UpdateService",
                         "Resource": props.service_arn,
                     }
-                ]
+                ],
             ),
         )
         definition = {
@@ -119,22 +116,21 @@ class RotationRedeploy(Construct):
             ),
         )
         events_role = service_role(
-            self, "events-role", name=naming.name("rotation-events"), service="events.amazonaws.com"
-        )
-        IamRolePolicy(
             self,
-            "events-policy",
-            name="start-rotation-redeploy",
-            role=events_role.id,
-            policy=policy_document(
-                [
+            "events-role",
+            name=naming.name("rotation-events"),
+            service="events.amazonaws.com",
+            policy=InlinePolicy(
+                id="events-policy",
+                name="start-rotation-redeploy",
+                statements=[
                     {
                         "Sid": "StartRedeploy",
                         "Effect": "Allow",
                         "Action": "states:StartExecution",
                         "Resource": machine.arn,
                     }
-                ]
+                ],
             ),
         )
         CloudwatchEventTarget(
