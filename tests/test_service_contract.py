@@ -64,3 +64,11 @@ def test_contract_task_role_allows_exactly_the_listed_actions(production_synth: 
 
 def test_contract_stop_timeout_is_the_containers(production_synth: Synthesis) -> None:
     assert _container(production_synth)["stopTimeout"] == CONTRACT["stop_timeout_seconds"]
+
+
+def test_r03_grace_period_covers_the_services_cold_start(production_synth: Synthesis) -> None:
+    # The listener can come up as late as start_within_seconds (migrations retrying against a
+    # database that is still starting); a check failing just before that must not count.
+    service = production_synth.one("app", "aws_ecs_service")
+    interval = production_synth.one("app", "aws_lb_target_group")["health_check"]["interval"]
+    assert service["health_check_grace_period_seconds"] >= CONTRACT["start_within_seconds"] + interval

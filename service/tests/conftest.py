@@ -13,19 +13,12 @@ from catalog_api import migrate
 from catalog_api.app import build_credentials, create_app
 from catalog_api.config import Settings, load_settings
 from devtools import pgserver
-from tests.helpers import ADMIN_TOKEN, CANARY_ENV, ServiceProcess, start_service
+from tests.helpers import ADMIN_TOKEN, CANARY_ENV, ServiceProcess, running_postgres, start_service
 
 
 @pytest.fixture(scope="session")
 def pg() -> Iterator[pgserver.PostgresServer]:
-    try:
-        server = pgserver.start()
-    except pgserver.PostgresUnavailableError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running_postgres()
 
 
 @pytest.fixture(scope="session")

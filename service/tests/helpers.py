@@ -5,12 +5,17 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+from devtools import pgserver
+from devtools.pgserver import free_port
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
@@ -20,11 +25,16 @@ CANARY_ENV = {
 }
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def running_postgres() -> Iterator[pgserver.PostgresServer]:
+    """A throwaway PostgreSQL for a fixture to yield from; fails the tests in one line without the server binaries."""
+    try:
+        server = pgserver.start()
+    except pgserver.PostgresUnavailableError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @dataclass

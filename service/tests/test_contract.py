@@ -75,3 +75,12 @@ def test_secret_keys_are_those_of_the_rds_managed_secret() -> None:
 
 def test_drain_fits_inside_the_stop_timeout() -> None:
     assert CONTRACT["stop_timeout_seconds"] > GRACEFUL_SHUTDOWN_S + 10
+
+
+def test_startup_budget_is_the_migration_retry_deadline() -> None:
+    import inspect
+
+    from catalog_api.migrate import upgrade_with_retry
+
+    deadline = inspect.signature(upgrade_with_retry).parameters["deadline_s"].default
+    assert deadline == CONTRACT["start_within_seconds"]

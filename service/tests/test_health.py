@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from devtools.pgserver import free_port
 from tests.conftest import make_client
-from tests.helpers import free_port
 
 
 def test_health_answers_ok_without_caching(client: TestClient) -> None:

@@ -16,19 +16,13 @@ from catalog_api.app import build_credentials
 from catalog_api.config import Settings, load_settings
 from catalog_api.db import APP_ROLE, session_options
 from devtools import pgserver
-from tests.helpers import free_port
+from devtools.pgserver import free_port
+from tests.helpers import running_postgres
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[pgserver.PostgresServer]:
-    try:
-        srv = pgserver.start()
-    except pgserver.PostgresUnavailableError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from running_postgres()
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,8 @@ SPOT = "FARGATE_SPOT"
 ON_DEMAND = "FARGATE"
 CONTAINER_NAME = "api"
 # What runs until the API image is built and pushed to the platform's repository (P-02, P-03):
-# nginx from ECR Public (Docker official images mirror; no Docker Hub pull limit) serving a fixed
+# nginx from ECR Public (Docker official images mirror; no Docker Hub pull limit; the tag could not
+# be resolved here, there is no registry access: check it with `docker manifest inspect`) serving a fixed
 # config. It answers GET/HEAD /health with 200 for the target group, 405 to other methods there
 # and 404 to everything else (not 5xx: probes must not page anyone), echoes nothing, and is given
 # no credential at all. The method test is an `if` in the rewrite phase: `limit_except` would act

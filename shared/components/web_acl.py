@@ -42,8 +42,10 @@ COUNT_ONLY = {
     "AWSManagedRulesAnonymousIpList": ("HostingProviderIPList",),
     "AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",),
 }
-# CloudFront web ACLs inspect the first 16 KB of a body by default; the managed rules never
-# see the rest. Bodies over that are blocked outright rather than passed half-inspected.
+# CloudFront web ACLs inspect the first 16 KB of a body by default ("For CloudFront … the default
+# limit is 16 KB", AWS WAF API reference, Body, https://docs.aws.amazon.com/waf/latest/APIReference/API_Body.html,
+# read 2026-11-23); the managed rules never see the rest. Bodies over that are blocked outright
+# rather than passed half-inspected.
 BODY_INSPECTION_LIMIT_BYTES = 16 * 1024
 
 
