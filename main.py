@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cdktf import TerraformStack
     from constructs import Construct
 
+    from shared.components.image_asset import ImageChoice
     from shared.layer import LayerContext
     from stacks.app_stack import AppStack
     from stacks.bootstrap_stack import BootstrapStack
@@ -37,6 +38,8 @@ OUTDIR = "cdktf.out"
 BOOTSTRAP_OUTDIR = "cdktf.out.bootstrap"
 # R-14: on every resource through provider default_tags.
 BASE_TAGS: Mapping[str, str] = {"Environment": "production", "Project": PROJECT, "ManagedBy": "cdktf"}
+# The API's build context, relative to the project root: the default image is built from it.
+SERVICE_DIRECTORY = "service"
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,23 @@ def build_bootstrap(scope: Construct, config: Config) -> BootstrapStack:
     return stack
 
 
-def build(scope: Construct, config: Config) -> Layers:
-    """Create the four stacks in ``scope`` (an App) from a validated ``config``."""
+def image_choice(config: Config, root: Path = ROOT) -> ImageChoice:
+    """What the app layer's tasks run: a prebuilt digest, the placeholder on request, or service/ built from source."""
+    from shared.components.image_asset import PlaceholderImage, PrebuiltImage, SourceImage
+    from shared.image_source import source_tag
+
+    if config.placeholder:
+        return PlaceholderImage()
+    if config.container_image is not None:
+        return PrebuiltImage(reference=config.container_image)
+    return SourceImage(directory=SERVICE_DIRECTORY, tag=source_tag(root / SERVICE_DIRECTORY))
+
+
+def build(scope: Construct, config: Config, *, image: ImageChoice | None = None) -> Layers:
+    """Create the four stacks in ``scope`` (an App) from a validated ``config``.
+
+    ``image`` defaults to ``image_choice(config)``; tests pass one to synthesize another content.
+    """
     from shared.components.fargate_service import DatabaseConnection, Scaling
     from stacks.app_stack import AppStack, AppStackProps
     from stacks.data_stack import DataStack, DataStackProps
@@ -138,7 +156,7 @@ def build(scope: Construct, config: Config) -> Layers:
                 secret_arn=data.db_secret_arn,
                 security_group_id=data.db_security_group_id,
             ),
-            image=config.container_image,
+            image=image if image is not None else image_choice(config),
             alarm_topic_arn=network.alarm_topic_arn,
             on_demand_base=config.on_demand_base,
             scaling=Scaling(min_tasks=config.min_tasks, max_tasks=config.max_tasks),

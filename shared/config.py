@@ -23,6 +23,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from shared.naming import IMAGE_REPOSITORY_KIND, Naming
+
 PROJECT = "catalog-api"
 DEFAULT_SUFFIX = "dev"
 DEFAULT_REGION = "eu-north-1"
@@ -80,7 +82,9 @@ class Config:
     environment_name: str = DEFAULT_SUFFIX
     """Name of the committed environment file (environments/<name>.toml) this came from. Default: dev."""
     container_image: str | None = None
-    """The API image in the platform's private ECR (by digest); None runs the secret-less placeholder. Default: None."""
+    """A prebuilt API image, by digest, in this environment's own repository; None builds service/. Default: None."""
+    placeholder: bool = False
+    """Run the credential-less placeholder instead of the API (image = "placeholder"). Default: False."""
     nat_gateways: int = 2
     """NAT gateways: 2 (one per AZ, survives an AZ outage) or 1 (cheaper). Default: 2."""
     alarm_email: str | None = None
@@ -311,11 +315,15 @@ _MAX_PATH = 255
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 _ECR_HOST = re.compile(r"([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?")
 _ECR_REPOSITORY = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
-_ECR_EXAMPLE = "123456789012.dkr.ecr.eu-north-1.amazonaws.com/catalog-api-prod@sha256:<64 hex digits>"
+_ECR_EXAMPLE = "123456789012.dkr.ecr.eu-north-1.amazonaws.com/catalog-api-images-prod@sha256:<64 hex digits>"
+# image = "placeholder" runs the credential-less placeholder instead of the API; only on request.
+PLACEHOLDER = "placeholder"
 
 
-def _image(setting: _Setting, *, production: bool) -> str:
+def _image(setting: _Setting) -> str:
     raw = str(setting.value)
+    if raw == PLACEHOLDER:
+        return raw
     if "://" in raw:
         raise setting.refuse(f"has a URL scheme; an image reference has none (e.g. {_ECR_EXAMPLE})")
     if not raw.isascii() or not raw.isprintable() or " " in raw:
@@ -366,12 +374,28 @@ def _image(setting: _Setting, *, production: bool) -> str:
         raise setting.refuse(
             "is not an ECR repository name: lowercase letters and digits separated by single '.', '_', '-' or '/'"
         )
-    if production and not at:
+    if not at:
         raise setting.refuse(
-            "is not pinned by digest: an environment with deletion_protection on deploys only an image pinned "
-            f"by digest, so a re-pushed tag cannot change it (e.g. {_ECR_EXAMPLE})"
+            "is not pinned by digest: a prebuilt image is named by digest, so what runs is exactly what was "
+            f"built and tested (e.g. {_ECR_EXAMPLE}); leave image unset to build service/"
         )
     return raw
+
+
+def _platform_image(setting: _Setting, *, suffix: str, region: str) -> None:
+    """A prebuilt image must come from this environment's own repository: the only one its tasks may pull from."""
+    repository = Naming(project=PROJECT, suffix=suffix).name(IMAGE_REPOSITORY_KIND)
+    name = str(setting.value).partition("@")[0]
+    host, _, path = name.partition("/")
+    if name.rfind(":") > name.rfind("/"):
+        path = path.rpartition(":")[0]
+    ecr = _ECR_HOST.fullmatch(host)
+    if ecr is None or ecr.group(2) != region or path != repository:
+        raise setting.refuse(
+            f"is not in this environment's image repository; allowed: "
+            f"<12-digit account>.dkr.ecr.{region}.amazonaws.com/{repository}@sha256:<64 hex digits> "
+            "(copy an image there with make promote), or leave image unset to build service/"
+        )
 
 
 def _email(setting: _Setting) -> str:
@@ -606,15 +630,19 @@ def load_config(environ: Mapping[str, str]) -> Config:
     production = bool(deletion_protection.value) if deletion_protection else False
     for key_name, setting in merged.items():
         if key_name == "image":
-            values[key_name] = _image(setting, production=production)
+            values[key_name] = _image(setting)
         else:
             values[key_name] = _VALIDATORS.get(key_name, _same)(setting)
+    image = values.get("image")
+    if image is not None and image != PLACEHOLDER:
+        _platform_image(merged["image"], suffix=str(values["suffix"]), region=str(values["region"]))
 
     state = _state(merged, values, where)
     fields: dict[str, Any] = {
         "environment_suffix": values["suffix"],
         "region": values["region"],
-        "container_image": values.get("image"),
+        "container_image": None if image == PLACEHOLDER else image,
+        "placeholder": image == PLACEHOLDER,
         "nat_gateways": values.get("nat_gateways", Config.nat_gateways),
         "alarm_email": values.get("alarm_email"),
         "waf_enabled": values.get("waf_enabled", Config.waf_enabled),
@@ -630,6 +658,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
     # to something else without being named is reported, so a forgotten export shows.
     effective: dict[str, object] = {
         **{key.name: fields.get(_FIELD.get(key.name, key.name)) for key in KEYS},
+        "image": PLACEHOLDER if fields["placeholder"] else fields["container_image"],
         "state.bucket": state.bucket,
         "state.bucket_region": state.bucket_region,
         "state.lock_table": state.lock_table,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cdktf import LocalBackend, S3Backend, TerraformStack
+from cdktf import LocalBackend, S3Backend, TerraformLocal, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
@@ -64,6 +64,18 @@ class LayerStack(TerraformStack):
             # Terraform runs in cdktf.out/stacks/<stack>/, three levels below the
             # project root; a relative path keeps state and snapshots portable.
             LocalBackend(self, path=f"../../../{state.local_dir}/{key}")
+
+    def declare_inputs(self, inputs: Mapping[str, object]) -> None:
+        """Read every value this layer receives from its producers, whatever its settings use (S-02).
+
+        cdktf writes a producer's cross-stack output only for values some consumer reads, so a
+        setting that stops a consumer from using a value (the placeholder needs no database
+        host) would remove that output from the producer's next apply, and a later deploy of
+        the consumer with another setting would read an output the producer's state lacks
+        ("This object does not have an attribute named …"). One local naming every input
+        keeps each producer's outputs the same under every setting.
+        """
+        TerraformLocal(self, "layer-inputs", dict(inputs)).override_logical_id("layer_inputs")
 
     def provider_in(self, region: str) -> AwsProvider:
         """A second AWS provider (alias = region) with the same default tags, e.g. for us-east-1."""

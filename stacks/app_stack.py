@@ -9,17 +9,33 @@ from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from constructs import Construct
 
-from shared.components.fargate_service import DatabaseConnection, FargateService, FargateServiceProps, Scaling
+from shared.components.fargate_service import (
+    CanaryRelease,
+    DatabaseConnection,
+    FargateService,
+    FargateServiceProps,
+    Scaling,
+)
 from shared.components.generated_secret import GeneratedSecret, GeneratedSecretProps
 from shared.components.iam import account_id
+from shared.components.image_asset import (
+    ImageAsset,
+    ImageAssetProps,
+    ImageChoice,
+    PlaceholderImage,
+    PrebuiltImage,
+    SourceImage,
+)
 from shared.components.image_repository import ImageRepository, ImageRepositoryProps
 from shared.components.load_balancer import LoadBalancer, LoadBalancerProps
 from shared.components.log_bucket import LogBucket, LogBucketProps, LogWriter
 from shared.components.monitoring import (
     AlarmSpec,
+    ReleaseAlarmThresholds,
     ServiceAlarmThresholds,
     ServiceIdentity,
     create_alarms,
+    release_alarms,
     service_alarms,
 )
 from shared.components.rotation_redeploy import RotationRedeploy, RotationRedeployProps
@@ -43,12 +59,20 @@ class AppStackProps:
     """Tasks' security group from the network layer."""
     database: DatabaseConnection
     """Connection details from the data layer."""
-    image: str | None
-    """API image in the platform's private ECR, by digest; None runs the credential-less placeholder (P-02)."""
+    image: ImageChoice
+    """What the tasks run: built from source (SourceImage), a prebuilt digest, or the credential-less placeholder."""
     alarm_topic_arn: str
     """SNS topic the ALB and ECS alarms notify."""
     alarm_thresholds: ServiceAlarmThresholds = field(default_factory=ServiceAlarmThresholds)
     """When the ALB and ECS alarms fire. Default: see ServiceAlarmThresholds."""
+    release_thresholds: ReleaseAlarmThresholds = field(default_factory=ReleaseAlarmThresholds)
+    """When a canary release rolls back. Default: 5xx >= 5 % or p99 >= 2 s for 2 minutes."""
+    canary_percent: float = 10.0
+    """Share of production traffic a release gets first. Default: 10 %."""
+    canary_bake_minutes: int = 3
+    """Minutes at the canary share before all traffic moves. Default: 3 min."""
+    release_bake_minutes: int = 2
+    """Minutes the old version stays after all traffic moved. Default: 2 min."""
     environment: Mapping[str, str] = field(default_factory=dict)
     """Extra plain environment variables for the container. Default: none."""
     container_port: int = 3000
@@ -68,6 +92,20 @@ class AppStack(LayerStack):
 
     def __init__(self, scope: Construct, id: str, *, props: AppStackProps) -> None:
         super().__init__(scope, id, layer="app", context=props.context)
+        database = props.database
+        self.declare_inputs(
+            {
+                "vpc_id": props.vpc_id,
+                "private_subnet_ids": props.private_subnet_ids,
+                "app_security_group_id": props.app_security_group_id,
+                "alarm_topic_arn": props.alarm_topic_arn,
+                "db_host": database.host,
+                "db_port": database.port,
+                "db_name": database.name,
+                "db_secret_arn": database.secret_arn,
+                "db_security_group_id": database.security_group_id,
+            }
+        )
         elb_account = DataAwsElbServiceAccount(self, "elb-account")
         # The ALB log bucket lives in this layer: putting it in the edge layer would
         # make App depend on Edge while Edge reads the ALB (a cycle, F-9).
@@ -87,6 +125,24 @@ class AppStack(LayerStack):
                 name=self.naming.name(IMAGE_REPOSITORY_KIND), force_delete=not props.deletion_protection
             ),
         )
+        image: str | None
+        match props.image:
+            case SourceImage(directory=directory, tag=tag):
+                image = ImageAsset(
+                    self,
+                    "api-image",
+                    props=ImageAssetProps(
+                        source_tag=tag,
+                        context_directory=directory,
+                        repository_name=repository.name,
+                        repository_url=repository.url,
+                        region=self.region,
+                    ),
+                ).image
+            case PrebuiltImage(reference=reference):
+                image = reference
+            case PlaceholderImage():
+                image = None
         admin_token = GeneratedSecret(
             self,
             "admin-token",
@@ -111,6 +167,14 @@ class AppStack(LayerStack):
                 deletion_protection=props.deletion_protection,
             ),
         )
+        rollback_alarms = release_alarms(
+            self,
+            naming=self.naming,
+            topic_arn=props.alarm_topic_arn,
+            load_balancer=balancer.arn_suffix,
+            target_groups={"a": balancer.target_group_arn_suffix, "b": balancer.alternate_target_group_arn_suffix},
+            thresholds=props.release_thresholds,
+        )
         service = FargateService(
             self,
             "api",
@@ -120,9 +184,18 @@ class AppStack(LayerStack):
                 subnet_ids=props.private_subnet_ids,
                 security_group_id=props.app_security_group_id,
                 target_group_arn=balancer.target_group_arn,
-                load_balancer_ready=balancer.listener,
+                load_balancer_ready=balancer.ready,
+                release=CanaryRelease(
+                    alternate_target_group_arn=balancer.alternate_target_group_arn,
+                    production_listener_rule_arn=balancer.production_rule_arn,
+                    test_listener_rule_arn=balancer.test_rule_arn,
+                    rollback_alarm_names=rollback_alarms,
+                    canary_percent=props.canary_percent,
+                    canary_bake_minutes=props.canary_bake_minutes,
+                    bake_minutes=props.release_bake_minutes,
+                ),
                 database=props.database,
-                image=props.image,
+                image=image,
                 repository_arn=repository.arn,
                 admin_token_secret_arn=admin_token.arn,
                 container_port=props.container_port,

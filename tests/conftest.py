@@ -59,3 +59,12 @@ def production_synth() -> Synthesis:
             on_demand_base=0,
         )
     )
+
+
+@pytest.fixture(scope="session")
+def placeholder_synth() -> Synthesis:
+    """An environment that chose the placeholder explicitly (image = "placeholder")."""
+    from shared.config import Config
+    from tests.synth import synthesize_config
+
+    return synthesize_config(Config(placeholder=True))

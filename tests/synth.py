@@ -54,6 +54,25 @@ class Synthesis:
         assert len(found) == 1, f"{stack}: expected one data.{type_}, found {sorted(found)}"
         return f"${{data.{type_}.{next(iter(found))}.{attribute}}}"
 
+    def primary_target_group(self, stack: str = "app") -> Json:
+        """The target group the ECS service names (the other one receives a release's new tasks)."""
+        (balancer,) = self.one(stack, "aws_ecs_service")["load_balancer"]
+        name = balancer["target_group_arn"].removeprefix("${aws_lb_target_group.").removesuffix(".arn}")
+        return self.resources(stack, "aws_lb_target_group")[name]
+
+    def production_listener(self, stack: str = "app") -> Json:
+        """The listener viewers' traffic arrives on (the other one carries a release's test traffic)."""
+        (rule_arn,) = {
+            lb["advanced_configuration"]["production_listener_rule"]
+            for lb in self.one(stack, "aws_ecs_service")["load_balancer"]
+        }
+        rule = self.resources(stack, "aws_lb_listener_rule")[
+            rule_arn.removeprefix("${aws_lb_listener_rule.").removesuffix(".arn}")
+        ]
+        return self.resources(stack, "aws_lb_listener")[
+            rule["listener_arn"].removeprefix("${aws_lb_listener.").removesuffix(".arn}")
+        ]
+
     def all_resources(self) -> Iterator[tuple[str, str, str, Json]]:
         """(stack, type, name, body) of every resource in the app."""
         for stack, doc in self.stacks.items():

@@ -70,24 +70,27 @@ def test_r05_db_connection_in_environment_password_as_secret(production_synth: S
 
 
 def test_r06_alb_target_group_health_check(synth: Synthesis) -> None:
-    group = synth.one("app", "aws_lb_target_group")
-    assert (group["port"], group["protocol"], group["target_type"]) == (3000, "HTTP", "ip")
-    check = group["health_check"]
-    assert check["path"] == "/health"
-    assert check["interval"] == 30
-    assert check["unhealthy_threshold"] == 2
-    assert int(group["deregistration_delay"]) < 120
+    # Two groups (a release's tasks register in the one production traffic is not using): both alike.
+    groups = synth.resources("app", "aws_lb_target_group").values()
+    assert len(groups) == 2
+    for group in groups:
+        assert (group["port"], group["protocol"], group["target_type"]) == (3000, "HTTP", "ip")
+        check = group["health_check"]
+        assert check["path"] == "/health"
+        assert check["interval"] == 30
+        assert check["unhealthy_threshold"] == 2
+        assert int(group["deregistration_delay"]) < 120
 
 
 def test_r06_http_listener_forwards_to_target_group(synth: Synthesis) -> None:
-    listener = synth.one("app", "aws_lb_listener")
-    assert (listener["port"], listener["protocol"]) == (80, "HTTP")
+    listeners = {body["port"]: (name, body) for name, body in synth.resources("app", "aws_lb_listener").items()}
+    name, listener = listeners[80]
+    assert listener["protocol"] == "HTTP"
     action = listener["default_action"][0]
-    assert action["type"] == "forward"
-    assert action["target_group_arn"] == synth.ref("app", "aws_lb_target_group", "arn")
     service = synth.one("app", "aws_ecs_service")
-    listener_ref = synth.ref("app", "aws_lb_listener", "arn").removeprefix("${").removesuffix(".arn}")
-    assert listener_ref in service["depends_on"], "service waits for the listener"
+    assert action["type"] == "forward"
+    assert action["target_group_arn"] == service["load_balancer"][0]["target_group_arn"]
+    assert f"aws_lb_listener.{name}" in service["depends_on"], "service waits for the listener"
 
 
 def test_r07_autoscaling_2_to_10_on_cpu_70(synth: Synthesis) -> None:
@@ -144,8 +147,14 @@ def test_r11_execution_role_reads_only_the_db_secret(synth: Synthesis) -> None:
     assert secret_reads[0]["Resource"].endswith("master_user_secret0secret_arn}")
     statements = [s for p in policies for s in json.loads(p["policy"])["Statement"]]
     assert not any(s["Resource"] == "*" and s["Action"] != "ecr:GetAuthorizationToken" for s in statements)
-    attachments = synth.resources("app", "aws_iam_role_policy_attachment")
-    assert attachments == {}, "no broad managed policies"
+    # The one managed policy is AWS's for the role ECS moves release traffic with; no task role has one.
+    attachments = list(synth.resources("app", "aws_iam_role_policy_attachment").values())
+    assert [a["policy_arn"] for a in attachments] == [
+        "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+    ]
+    service = synth.one("app", "aws_ecs_service")
+    release_role = service["load_balancer"][0]["advanced_configuration"]["role_arn"].removesuffix(".arn}")
+    assert attachments[0]["role"] == release_role + ".name}"
 
 
 def test_r11_separate_task_and_execution_roles(synth: Synthesis) -> None:
@@ -179,10 +188,10 @@ def test_r12_alb_access_logs_to_app_owned_bucket(synth: Synthesis) -> None:
     assert any("aws_s3_bucket_policy" in d for d in alb["depends_on"]), "ALB waits for the bucket policy"
 
 
-def test_default_image_answers_health_on_3000(synth: Synthesis) -> None:
+def test_placeholder_answers_health_on_3000(placeholder_synth: Synthesis) -> None:
     # Stock nginx listens on 80 and has no /health; the placeholder is given a server block
     # that listens on the container port and answers GET /health with 200.
-    container = _container(synth)
+    container = _container(placeholder_synth)
     (conf,) = (e["value"] for e in container["environment"] if e["name"] == "PLACEHOLDER_NGINX_CONF")
     assert "listen 3000;" in conf and "location = /health {" in conf
     assert container["command"][-1].startswith(
@@ -198,7 +207,12 @@ def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
     from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 
-    from shared.components.fargate_service import DatabaseConnection, FargateService, FargateServiceProps
+    from shared.components.fargate_service import (
+        CanaryRelease,
+        DatabaseConnection,
+        FargateService,
+        FargateServiceProps,
+    )
     from shared.guardrails import Guardrails
     from shared.naming import Naming
 
@@ -215,7 +229,13 @@ def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
             subnet_ids=["subnet-a", "subnet-b"],
             security_group_id="sg-app",
             target_group_arn="arn:tg",
-            load_balancer_ready=SnsTopic(stack, "stand-in-for-the-listener"),
+            load_balancer_ready=[SnsTopic(stack, "stand-in-for-the-listener")],
+            release=CanaryRelease(
+                alternate_target_group_arn="arn:tg2",
+                production_listener_rule_arn="arn:rule",
+                test_listener_rule_arn="arn:test-rule",
+                rollback_alarm_names=["catalog-api-release-5xx-a-dev"],
+            ),
             database=DatabaseConnection(
                 host="db", port=5432, name="catalog", secret_arn="arn:secret", security_group_id="sg-db"
             ),

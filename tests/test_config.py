@@ -258,7 +258,7 @@ def test_p08_ambient_variable_equal_to_the_file_is_not_reported() -> None:
 
 
 def test_p08_override_named_in_catalog_overrides_is_honoured_and_reported() -> None:
-    image = f"{ECR}/catalog-api-prod@{DIGEST}"
+    image = f"{ECR}/catalog-api-images-prod@{DIGEST}"
     config = load_config(
         {
             "ENV": "prod",
@@ -290,7 +290,7 @@ def test_p08_every_key_can_be_overridden_by_its_variable(tmp_path: Path) -> None
     values = {
         "ENVIRONMENT_SUFFIX": ("environment_suffix", "other"),
         "AWS_REGION": ("region", "eu-west-1"),
-        "CONTAINER_IMAGE": ("container_image", f"{ECR}/api:1"),
+        "CONTAINER_IMAGE": ("container_image", f"{ECR}/catalog-api-images-dev@{DIGEST}"),
         "ALARM_EMAIL": ("alarm_email", "a@example.org"),
         "NAT_GATEWAYS": ("nat_gateways", 1),
         "WAF_ENABLED": ("waf_enabled", False),
@@ -473,14 +473,11 @@ def test_r18_lock_table_refused(tmp_path: Path, value: str) -> None:
     assert "DynamoDB table name" in refused(tmp_path, "state.lock_table", value, **{"state.bucket": "acme-state"})
 
 
+# The environment of accepted()/refused() has suffix "t": its repository is catalog-api-images-t.
 IMAGES_OK = [
-    f"{ECR}/catalog-api:1.4.2",
-    f"{ECR}/catalog-api@{DIGEST}",
-    f"{ECR}/catalog-api:1.4.2@{DIGEST}",
-    f"{ECR}/team/catalog-api:v1_2",
-    f"{ECR}/catalog-api",
-    f"{ECR}/catalog-api:" + "a" * 128,
-    "123456789012.dkr.ecr.us-east-1.amazonaws.com/catalog.api:Latest-1",
+    f"{ECR}/catalog-api-images-t@{DIGEST}",
+    f"{ECR}/catalog-api-images-t:1.4.2@{DIGEST}",
+    f"{ECR}/catalog-api-images-t:" + "a" * 128 + f"@{DIGEST}",
 ]
 PRIVATE_ECR = "is not in a private ECR repository"
 IMAGES_BAD = {
@@ -521,12 +518,37 @@ def test_p02_image_refused_as_a_registry_or_the_platform_would(tmp_path: Path, v
     assert reason in refused(tmp_path, "image", value)
 
 
-def test_p02_protected_environment_requires_a_digest_pinned_image(tmp_path: Path) -> None:
-    protected = {"protection.deletion_protection": True}
-    assert "pinned by digest" in refused(tmp_path, "image", f"{ECR}/catalog-api:1.4.2", **protected)
-    assert accepted(tmp_path, "image", f"{ECR}/catalog-api@{DIGEST}", **protected).container_image
-    # The same tag is fine where deletion protection is off (a development environment).
-    assert accepted(tmp_path, "image", f"{ECR}/catalog-api:1.4.2").container_image
+ALLOWED_REPOSITORY = "allowed: <12-digit account>.dkr.ecr.eu-north-1.amazonaws.com/catalog-api-images-t@sha256:"
+IMAGES_OUTSIDE_THE_PLATFORM = {
+    "another repository of the account": f"{ECR}/catalog-api@{DIGEST}",
+    "the repository name the old examples used": f"{ECR}/catalog-api-t@{DIGEST}",
+    "another environment's repository": f"{ECR}/catalog-api-images-prod@{DIGEST}",
+    "a nested path": f"{ECR}/team/catalog-api-images-t@{DIGEST}",
+    "the repository in another region": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/catalog-api-images-t@{DIGEST}",
+}
+
+
+@pytest.mark.parametrize("value", IMAGES_OUTSIDE_THE_PLATFORM.values(), ids=list(IMAGES_OUTSIDE_THE_PLATFORM))
+def test_s01_prebuilt_image_outside_the_environments_repository_is_refused_naming_it(
+    tmp_path: Path, value: str
+) -> None:
+    # The execution role may pull from catalog-api-images-<suffix> only: anything else would end in
+    # CannotPullContainerError at the first task start.
+    assert ALLOWED_REPOSITORY in refused(tmp_path, "image", value)
+
+
+@pytest.mark.parametrize("protected", [False, True], ids=["unprotected", "protected"])
+def test_s01_prebuilt_image_must_be_pinned_by_digest(tmp_path: Path, protected: bool) -> None:
+    extra = {"protection.deletion_protection": protected}
+    assert "is not pinned by digest" in refused(tmp_path, "image", f"{ECR}/catalog-api-images-t:1.4.2", **extra)
+    assert accepted(tmp_path, "image", f"{ECR}/catalog-api-images-t@{DIGEST}", **extra).container_image
+
+
+def test_s01_default_builds_from_source_and_the_placeholder_only_on_request(tmp_path: Path) -> None:
+    default = load_config(write_environment(tmp_path, BASE))
+    assert (default.container_image, default.placeholder) == (None, False)
+    chosen = accepted(tmp_path, "image", "placeholder")
+    assert (chosen.container_image, chosen.placeholder) == (None, True)
 
 
 def test_p02_protected_environment_refuses_a_tag_only_override() -> None:
@@ -717,7 +739,7 @@ def test_p08_synth_prints_the_override_line_before_building(
 
     # The build itself is covered elsewhere; stop right after configuration.
     monkeypatch.setattr(provider_loader, "enable", stop)
-    environ = {"ENV": "prod", "CATALOG_OVERRIDES": "CONTAINER_IMAGE", "CONTAINER_IMAGE": f"{ECR}/api@{DIGEST}"}
+    environ = {"ENV": "prod", "CATALOG_OVERRIDES": "CONTAINER_IMAGE", "CONTAINER_IMAGE": f"{ECR}/catalog-api-images-prod@{DIGEST}"}
     with pytest.raises(SystemExit):
         main.main(environ)
     assert capsys.readouterr().err == "environment prod: overridden by the environment: CONTAINER_IMAGE\n"

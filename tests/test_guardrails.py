@@ -329,8 +329,10 @@ def test_broken_app_makes_synth_fail_and_keeps_earlier_output(
     earlier.write_text("{}")
     # A placeholder from Docker Hub: the app stack is now broken (P-03).
     monkeypatch.setattr(shared.components.fargate_service, "PLACEHOLDER_IMAGE", "traefik/whoami:v1.10.3")
-    assert main.main({"CDKTF_OUTDIR": str(tmp_path / "cdktf.out")}) == 1
-    error = capsys.readouterr().err
+    environ = {"CDKTF_OUTDIR": str(tmp_path / "cdktf.out"), "CATALOG_OVERRIDES": "CONTAINER_IMAGE"}
+    assert main.main({**environ, "CONTAINER_IMAGE": "placeholder"}) == 1
+    override, error = capsys.readouterr().err.split("\n", 1)
+    assert override == "environment dev: overridden by the environment: CONTAINER_IMAGE"
     assert error.startswith("synth refused: Error: Validation failed with the following errors:")
     assert "[app] [P-03] aws_ecs_task_definition app/api/task container 'api': image 'traefik/whoami:v1.10.3'" in error
     assert "Traceback" not in error

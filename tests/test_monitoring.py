@@ -21,11 +21,15 @@ EXPECTED = {
     ("app", "ecs-memory"): ("AWS/ECS", "MemoryUtilization", "Average", "GreaterThanOrEqualToThreshold", 85),
     ("app", "running-tasks"): ("ECS/ContainerInsights", "RunningTaskCount", "Minimum", "LessThanThreshold", 2),
     ("app", "rotation-redeploy-failed"): ("AWS/States", "ExecutionsFailed", "Sum", "GreaterThanOrEqualToThreshold", 1),
+    ("app", "release-p99-a"): ("AWS/ApplicationELB", "TargetResponseTime", "p99", "GreaterThanOrEqualToThreshold", 2),
+    ("app", "release-p99-b"): ("AWS/ApplicationELB", "TargetResponseTime", "p99", "GreaterThanOrEqualToThreshold", 2),
     ("data", "db-cpu"): ("AWS/RDS", "CPUUtilization", "Average", "GreaterThanOrEqualToThreshold", 80),
     ("data", "db-memory"): ("AWS/RDS", "FreeableMemory", "Average", "LessThanOrEqualToThreshold", 256 * 1024 * 1024),
     ("data", "db-connections"): ("AWS/RDS", "DatabaseConnections", "Maximum", "GreaterThanOrEqualToThreshold", 300),
     ("data", "db-replica-lag"): ("AWS/RDS", "AuroraReplicaLagMaximum", "Maximum", "GreaterThanOrEqualToThreshold", 1000),
 }  # fmt: skip
+# Metric-math alarms (a 5xx rate per target group), asserted in tests/test_release.py.
+MATH_ALARMS = {("app", "release-5xx-a"), ("app", "release-5xx-b")}
 
 
 def _alarms(synth: Synthesis, layer: str) -> dict[str, dict[str, Any]]:
@@ -50,14 +54,15 @@ def test_every_alarm_is_expected_and_in_its_owning_layer(synth: Synthesis) -> No
         for layer in ("network", "data", "app", "edge")
         for name in _alarms(synth, layer)
     }
-    assert found == set(EXPECTED)
+    assert found == set(EXPECTED) | MATH_ALARMS
 
 
 def test_alarm_dimensions_point_at_the_real_resources(synth: Synthesis) -> None:
     app = _alarms(synth, "app")
     assert app["catalog-api-alb-5xx-dev"]["dimensions"] == {"LoadBalancer": synth.ref("app", "aws_lb", "arn_suffix")}
     target = app["catalog-api-unhealthy-hosts-dev"]["dimensions"]
-    assert target["TargetGroup"] == synth.ref("app", "aws_lb_target_group", "arn_suffix")
+    primary = synth.one("app", "aws_ecs_service")["load_balancer"][0]["target_group_arn"]
+    assert target["TargetGroup"] == primary.replace(".arn}", ".arn_suffix}")
     assert app["catalog-api-ecs-cpu-dev"]["dimensions"] == {
         "ClusterName": synth.ref("app", "aws_ecs_cluster", "name"),
         "ServiceName": synth.ref("app", "aws_ecs_service", "name"),

@@ -21,7 +21,8 @@ Json = dict[str, Any]
 
 def _refusals(synth: Synthesis, stack: str, type_: str, edit: Callable[[Json], None]) -> list[str]:
     document: Json = json.loads(synth.texts[stack])
-    (body,) = document["resource"][type_].values()
+    # The first resource of the type (the primary of the two target groups, for instance).
+    body = next(iter(document["resource"][type_].values()))
     edit(body)
     return check_stack(document, rules())
 

@@ -16,5 +16,6 @@ def test_every_alarm_decides_what_missing_data_means(synth: Synthesis) -> None:
     ]
     assert len(alarms) >= 10
     for stack, alarm in alarms:
-        expected = "breaching" if alarm["metric_name"] in LIVENESS_METRICS else "notBreaching"
+        metrics = [alarm.get("metric_name")] + [q["metric"]["metric_name"] for q in alarm.get("metric_query", []) if "metric" in q]
+        expected = "breaching" if LIVENESS_METRICS & set(metrics) else "notBreaching"
         assert alarm.get("treat_missing_data") == expected, f"{stack}: {alarm['alarm_name']}"

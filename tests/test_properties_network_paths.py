@@ -109,7 +109,7 @@ def test_container_port_matches_port_env_target_group_and_security_groups(
             assert f"listen {port};" in environment["PLACEHOLDER_NGINX_CONF"], "the placeholder listens where ECS maps"
         service = synthesis.one("app", "aws_ecs_service")
         assert [lb["container_port"] for lb in service["load_balancer"]] == [port]
-        group = synthesis.one("app", "aws_lb_target_group")
+        group = synthesis.primary_target_group()
         assert group["port"] == port and group["health_check"]["port"] == "traffic-port"
         (tasks_group,) = service["network_configuration"]["security_groups"]
         (alb_group,) = synthesis.one("app", "aws_lb")["security_groups"]
@@ -124,7 +124,7 @@ def test_container_port_matches_port_env_target_group_and_security_groups(
         ]
         assert into_tasks and out_of_alb
         assert {(r["from_port"], r["to_port"]) for r in into_tasks + out_of_alb} == {(port, port)}
-        listener = synthesis.one("app", "aws_lb_listener")
+        listener = synthesis.production_listener()
         into_alb = [
             r for stack, _, r in _rules(synthesis, "ingress") if _group(synthesis, stack, r["security_group_id"]) == alb
         ]

@@ -25,7 +25,7 @@ def _container(synth: Synthesis) -> Json:
 
 def test_health_check_counts_only_2xx_as_healthy(synth: Synthesis) -> None:
     # A task answering 404 for /health (wrong image, wrong path) or 401 must not receive traffic.
-    matcher = synth.one("app", "aws_lb_target_group")["health_check"]["matcher"]
+    matcher = synth.primary_target_group()["health_check"]["matcher"]
     codes = [int(code) for part in matcher.split(",") for code in part.split("-")]
     assert codes and all(200 <= code <= 299 for code in codes), matcher
 
@@ -51,7 +51,7 @@ def test_scale_in_waits_longer_than_scale_out(synth: Synthesis) -> None:
 
 def test_stop_timeout_outlasts_connection_draining_within_the_spot_notice(synth: Synthesis) -> None:
     stop = _container(synth).get("stopTimeout")
-    draining = int(synth.one("app", "aws_lb_target_group")["deregistration_delay"])
+    draining = int(synth.primary_target_group()["deregistration_delay"])
     assert isinstance(stop, int), "without stopTimeout ECS kills the task 30 s after SIGTERM"
     assert draining <= stop <= FARGATE_MAX_STOP_TIMEOUT_SECONDS
 

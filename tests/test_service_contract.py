@@ -22,13 +22,13 @@ def test_contract_port_is_the_container_target_group_and_security_group_port(pro
     environment = {e["name"]: e["value"] for e in container["environment"]}
     assert environment["PORT"] == str(port)
     assert container["portMappings"] == [{"containerPort": port, "protocol": "tcp"}]
-    assert production_synth.one("app", "aws_lb_target_group")["port"] == port
+    assert production_synth.primary_target_group()["port"] == port
     (service_lb,) = production_synth.one("app", "aws_ecs_service")["load_balancer"]
     assert service_lb["container_port"] == port
 
 
 def test_contract_health_path_is_the_target_group_health_check(production_synth: Synthesis) -> None:
-    check = production_synth.one("app", "aws_lb_target_group")["health_check"]
+    check = production_synth.primary_target_group()["health_check"]
     assert check["path"] == CONTRACT["health_path"]
     assert check["matcher"] == "200"
 
@@ -70,5 +70,5 @@ def test_r03_grace_period_covers_the_services_cold_start(production_synth: Synth
     # The listener can come up as late as start_within_seconds (migrations retrying against a
     # database that is still starting); a check failing just before that must not count.
     service = production_synth.one("app", "aws_ecs_service")
-    interval = production_synth.one("app", "aws_lb_target_group")["health_check"]["interval"]
+    interval = production_synth.primary_target_group()["health_check"]["interval"]
     assert service["health_check_grace_period_seconds"] >= CONTRACT["start_within_seconds"] + interval

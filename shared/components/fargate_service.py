@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -21,17 +22,24 @@ from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import (
 )
 from cdktf_cdktf_provider_aws.ecs_service import (
     EcsService,
+    EcsServiceAlarms,
     EcsServiceCapacityProviderStrategy,
     EcsServiceDeploymentCircuitBreaker,
+    EcsServiceDeploymentConfiguration,
+    EcsServiceDeploymentConfigurationCanaryConfiguration,
     EcsServiceDeploymentController,
     EcsServiceLoadBalancer,
+    EcsServiceLoadBalancerAdvancedConfiguration,
     EcsServiceNetworkConfiguration,
+    EcsServiceTimeouts,
 )
+from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
 from shared.components.iam import InlinePolicy, service_role
+from shared.components.policy import policy_document
 from shared.naming import Naming
 
 SPOT = "FARGATE_SPOT"
@@ -105,6 +113,42 @@ class Scaling:
     """Wait after scaling in. Default: 300 s."""
 
 
+# AWS's policy for the role ECS uses to move traffic between target groups during a release
+# (Amazon ECS developer guide, "Amazon ECS infrastructure IAM role for load balancers", read
+# 2026-11-29): AWS keeps it in step with the calls ECS makes, which an inline copy would not.
+LOAD_BALANCER_INFRASTRUCTURE_POLICY = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CanaryRelease:
+    """An ECS-native canary release with CloudWatch-alarm rollback (S-03).
+
+    A new task definition starts a full set of new tasks in the target group production
+    traffic is not using, sends ``canary_percent`` of production traffic to them for
+    ``canary_bake_minutes``, then all of it; the old tasks stay for ``bake_minutes`` more so a
+    rollback is a traffic shift, not a redeploy. Any rollback alarm in ALARM during the
+    release rolls it back (ECS API reference, CanaryConfiguration, DeploymentConfiguration and
+    DeploymentAlarms, read 2026-11-29).
+    """
+
+    alternate_target_group_arn: str
+    """Target group a release's new tasks register with."""
+    production_listener_rule_arn: str
+    """Listener rule whose weights carry production traffic (ECS rewrites them)."""
+    test_listener_rule_arn: str
+    """Listener rule of the test listener, pointed at the new tasks during a release."""
+    rollback_alarm_names: Sequence[str]
+    """CloudWatch alarms that roll a release back; must name alarms of this stack."""
+    canary_percent: float = 10.0
+    """Share of production traffic the new version gets first; AWS: 0.1 to 100 in steps of 0.1. Default: 10 %."""
+    canary_bake_minutes: int = 3
+    """Minutes at the canary share before all traffic moves; AWS: 0 to 1440. Default: 3 min."""
+    bake_minutes: int = 2
+    """Minutes the old tasks stay after all traffic moved, for an instant rollback; AWS: 0 to 1440. Default: 2 min."""
+    apply_timeout_minutes: int = 20
+    """How long terraform apply waits for the release to finish or roll back. Default: 20 min."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class FargateServiceProps:
     """Inputs of a ``FargateService``."""
@@ -119,8 +163,10 @@ class FargateServiceProps:
     """Security group of the tasks."""
     target_group_arn: str
     """Target group the service registers its tasks with."""
-    load_balancer_ready: ITerraformDependable
-    """The listener using the target group; the service is created after it."""
+    load_balancer_ready: Sequence[ITerraformDependable]
+    """The listeners and rules using the target groups; the service is created after them."""
+    release: CanaryRelease
+    """How a new task definition reaches production: canary with alarm rollback."""
     database: DatabaseConnection
     """Connection the container receives as environment and secrets."""
     image: str | None
@@ -170,6 +216,15 @@ class FargateService(Construct):
             raise ValueError(
                 f"on_demand_base={props.on_demand_base} is not allowed: 0 to max_tasks ({scaling.max_tasks})"
             )
+        release = props.release
+        # AWS's limits (ECS API reference, CanaryConfiguration and DeploymentConfiguration).
+        if not (0.1 <= release.canary_percent <= 100 and round(release.canary_percent * 10, 6).is_integer()):
+            raise ValueError(f"canary_percent={release.canary_percent} is not allowed: 0.1 to 100 in steps of 0.1")
+        for name, minutes in (("canary_bake_minutes", release.canary_bake_minutes), ("bake_minutes", release.bake_minutes)):
+            if not 0 <= minutes <= 1440:
+                raise ValueError(f"{name}={minutes} is not allowed: 0 to 1440 minutes")
+        if not release.rollback_alarm_names:
+            raise ValueError("a canary release needs at least one rollback alarm: without one only the circuit breaker rolls back")
         naming = props.naming
         logs = CloudwatchLogGroup(self, "logs", name=naming.path("ecs"), retention_in_days=props.log_retention_days)
 
@@ -335,6 +390,22 @@ class FargateService(Construct):
             description="PostgreSQL to the database",
         )
 
+        # The role ECS assumes to change the listener rules' weights and register targets during
+        # a release. AWS's examples trust ecs.amazonaws.com with no source condition, and no ECS
+        # page documents aws:SourceAccount for this role: a condition ECS does not send would
+        # make every release fail, so none is set (the role is usable only by services that
+        # name it, which needs iam:PassRole in this account).
+        infrastructure_role = IamRole(
+            self,
+            "release-role",
+            name=naming.name("ecs-release"),
+            assume_role_policy=policy_document(
+                [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+            ),
+        )
+        IamRolePolicyAttachment(
+            self, "release-role-policy", role=infrastructure_role.name, policy_arn=LOAD_BALANCER_INFRASTRUCTURE_POLICY
+        )
         strategy = [EcsServiceCapacityProviderStrategy(capacity_provider=SPOT, weight=1)]
         if props.on_demand_base > 0:
             strategy.insert(
@@ -357,11 +428,36 @@ class FargateService(Construct):
                     target_group_arn=props.target_group_arn,
                     container_name=CONTAINER_NAME,
                     container_port=props.container_port,
+                    advanced_configuration=EcsServiceLoadBalancerAdvancedConfiguration(
+                        alternate_target_group_arn=release.alternate_target_group_arn,
+                        production_listener_rule=release.production_listener_rule_arn,
+                        test_listener_rule=release.test_listener_rule_arn,
+                        role_arn=infrastructure_role.arn,
+                    ),
                 )
             ],
             health_check_grace_period_seconds=props.health_check_grace_seconds,
             deployment_controller=EcsServiceDeploymentController(type="ECS"),
+            # The provider takes the bake times as strings (nullable integers).
+            deployment_configuration=EcsServiceDeploymentConfiguration(
+                strategy="CANARY",
+                bake_time_in_minutes=str(release.bake_minutes),
+                canary_configuration=EcsServiceDeploymentConfigurationCanaryConfiguration(
+                    canary_percent=release.canary_percent,
+                    canary_bake_time_in_minutes=str(release.canary_bake_minutes),
+                ),
+            ),
+            alarms=EcsServiceAlarms(alarm_names=list(release.rollback_alarm_names), enable=True, rollback=True),
+            # Catches what the alarms cannot see: new tasks that never start or never pass health
+            # checks (a failed migration exits before listening). ECS: "When both methods are
+            # used, either can trigger deployment failure" (deployment failure detection guide).
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            # apply returns when the release has finished (SUCCESSFUL) and fails when it rolled
+            # back, so a deploy's exit status says whether the new version is serving.
+            wait_for_steady_state=True,
+            timeouts=EcsServiceTimeouts(
+                create=f"{release.apply_timeout_minutes}m", update=f"{release.apply_timeout_minutes}m"
+            ),
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             propagate_tags="SERVICE",
@@ -371,7 +467,7 @@ class FargateService(Construct):
             # first; on destroy the association must outlive the service ("The specified capacity
             # provider strategy cannot contain a capacity provider that is not associated with the
             # cluster"; aws/containers-roadmap#631 asks for the same explicit dependency).
-            depends_on=[props.load_balancer_ready, capacity_providers],
+            depends_on=[*props.load_balancer_ready, capacity_providers],
         )
 
         target = AppautoscalingTarget(

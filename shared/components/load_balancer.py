@@ -13,10 +13,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cdktf import ITerraformDependable
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_ec2_managed_prefix_list import DataAwsEc2ManagedPrefixList
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
+from cdktf_cdktf_provider_aws.lb_listener_rule import (
+    LbListenerRule,
+    LbListenerRuleAction,
+    LbListenerRuleActionForward,
+    LbListenerRuleActionForwardTargetGroup,
+    LbListenerRuleCondition,
+    LbListenerRuleConditionPathPattern,
+)
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
@@ -70,6 +78,8 @@ class LoadBalancerProps:
     """Connection draining; under 120 s because Fargate Spot gives a 2-minute notice. Default: 30 s."""
     listener_port: int = 80
     """HTTP listener port; CloudFront terminates TLS for viewers. Default: 80."""
+    test_listener_port: int = 8080
+    """Listener of a release's test traffic (ECS test listener rule); no security group rule admits it. Default: 8080."""
     deletion_protection: bool = False
     """ALB deletion protection (P-07); off keeps the layer destroyable (R-16). Default: False."""
 
@@ -137,39 +147,95 @@ class LoadBalancer(Construct):
             depends_on=list(props.access_logs_ready),
         )
         check = props.health_check
-        target_group = LbTargetGroup(
-            self,
-            "targets",
-            name=naming.name("tg"),
-            port=props.target_port,
-            protocol="HTTP",
-            target_type="ip",
-            vpc_id=props.vpc_id,
-            deregistration_delay=str(props.deregistration_delay_seconds),
-            health_check=LbTargetGroupHealthCheck(
-                enabled=True,
-                path=check.path,
+        # Two target groups: ECS registers a release's tasks in the one production traffic
+        # does not use, shifts traffic between them by the listener rules' weights and swaps
+        # their roles at the end (ECS canary deployments, "Application Load Balancer resources
+        # for blue/green, linear, and canary deployments", ECS developer guide, read 2026-11-29).
+        target_groups = [
+            LbTargetGroup(
+                self,
+                construct_id,
+                name=naming.name(kind),
+                port=props.target_port,
                 protocol="HTTP",
-                port="traffic-port",
-                interval=check.interval_seconds,
-                unhealthy_threshold=check.unhealthy_threshold,
-                healthy_threshold=check.healthy_threshold,
-                timeout=check.timeout_seconds,
-                matcher="200",
-            ),
-        )
+                target_type="ip",
+                vpc_id=props.vpc_id,
+                deregistration_delay=str(props.deregistration_delay_seconds),
+                health_check=LbTargetGroupHealthCheck(
+                    enabled=True,
+                    path=check.path,
+                    protocol="HTTP",
+                    port="traffic-port",
+                    interval=check.interval_seconds,
+                    unhealthy_threshold=check.unhealthy_threshold,
+                    healthy_threshold=check.healthy_threshold,
+                    timeout=check.timeout_seconds,
+                    matcher="200",
+                ),
+            )
+            for construct_id, kind in (("targets", "tg"), ("alternate-targets", "tg2"))
+        ]
+        primary, alternate = target_groups
+        # Forward only, everywhere: ECS refuses a release on listeners that mix forward with
+        # fixed-response or redirect actions (same guide, "Limitations").
         listener = LbListener(
             self,
             "http",
             load_balancer_arn=alb.arn,
             port=props.listener_port,
             protocol="HTTP",
-            default_action=[LbListenerDefaultAction(type="forward", target_group_arn=target_group.arn)],
+            default_action=[LbListenerDefaultAction(type="forward", target_group_arn=primary.arn)],
         )
+        test_listener = LbListener(
+            self,
+            "test",
+            load_balancer_arn=alb.arn,
+            port=props.test_listener_port,
+            protocol="HTTP",
+            default_action=[LbListenerDefaultAction(type="forward", target_group_arn=alternate.arn)],
+        )
+        production_rule = self._weighted_rule("production-rule", listener.arn, primary.arn, alternate.arn, weight=100)
+        test_rule = self._weighted_rule("test-rule", test_listener.arn, primary.arn, alternate.arn, weight=0)
         self.dns_name: str = alb.dns_name
         self.arn: str = alb.arn
         self.arn_suffix: str = alb.arn_suffix
-        self.target_group_arn: str = target_group.arn
-        self.target_group_arn_suffix: str = target_group.arn_suffix
-        # A service may only register with a target group that a listener already uses.
+        self.target_group_arn: str = primary.arn
+        self.target_group_arn_suffix: str = primary.arn_suffix
+        self.alternate_target_group_arn: str = alternate.arn
+        self.alternate_target_group_arn_suffix: str = alternate.arn_suffix
+        self.production_rule_arn: str = production_rule.arn
+        self.test_rule_arn: str = test_rule.arn
+        self.listener_arns: tuple[str, str] = (listener.arn, test_listener.arn)
+        # A service may only register with target groups a listener already uses: both are
+        # attached through the rules, so the service waits for them.
         self.listener: ITerraformDependable = listener
+        self.ready: tuple[ITerraformDependable, ...] = (listener, test_listener, production_rule, test_rule)
+
+    def _weighted_rule(
+        self, id: str, listener_arn: str, primary_arn: str, alternate_arn: str, *, weight: int
+    ) -> LbListenerRule:
+        """Every path forwarded to both target groups, ``weight`` to the primary, the rest to the alternate.
+
+        ECS rewrites the weights during each release (and leaves them swapped after it), so
+        Terraform ignores the action after creation instead of undoing a release on the next
+        apply (the drift terraform-aws-modules/terraform-aws-alb#409 reports).
+        """
+        return LbListenerRule(
+            self,
+            id,
+            listener_arn=listener_arn,
+            priority=1,
+            condition=[LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=["/*"]))],
+            action=[
+                LbListenerRuleAction(
+                    type="forward",
+                    forward=LbListenerRuleActionForward(
+                        target_group=[
+                            LbListenerRuleActionForwardTargetGroup(arn=primary_arn, weight=weight),
+                            LbListenerRuleActionForwardTargetGroup(arn=alternate_arn, weight=100 - weight),
+                        ]
+                    ),
+                )
+            ],
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["action"]),
+        )

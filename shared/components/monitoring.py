@@ -11,7 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
+    CloudwatchMetricAlarm,
+    CloudwatchMetricAlarmMetricQuery,
+    CloudwatchMetricAlarmMetricQueryMetric,
+)
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
@@ -198,6 +202,90 @@ def service_alarms(service: ServiceIdentity, thresholds: ServiceAlarmThresholds)
                   threshold=service.min_tasks, comparison="LessThanThreshold", statistic="Minimum",
                   period_seconds=60, evaluation_periods=5, treat_missing_data="breaching"),
     ]  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseAlarmThresholds:
+    """When a release is rolled back: the new version's error rate and latency (S-03)."""
+
+    error_rate_percent: float = 5.0
+    """Share of a target group's requests answered 5xx by the tasks. Default: 5 %."""
+    min_requests_per_minute: int = 20
+    """Below this many requests a minute the error rate is not judged (one error in three is noise). Default: 20."""
+    p99_latency_seconds: float = 2.0
+    """p99 target response time of a target group. Default: 2 s."""
+    minutes: int = 2
+    """Consecutive one-minute periods that must breach; fits inside the canary bake. Default: 2."""
+
+
+def release_alarms(
+    scope: Construct,
+    *,
+    naming: Naming,
+    topic_arn: str,
+    load_balancer: str,
+    target_groups: Mapping[str, str],
+    thresholds: ReleaseAlarmThresholds,
+) -> list[str]:
+    """5xx rate and p99 latency per target group; returns the alarm names for the service's rollback list.
+
+    ECS moves a release between the two target groups, so each gets both alarms: whichever
+    holds the new version is watched. ``target_groups`` maps a short key to an arn suffix.
+    """
+    names = []
+    for key, target_group in target_groups.items():
+        dimensions = {"LoadBalancer": load_balancer, "TargetGroup": target_group}
+
+        def metric(name: str, statistic: str, dimensions: Mapping[str, str] = dimensions) -> CloudwatchMetricAlarmMetricQueryMetric:
+            return CloudwatchMetricAlarmMetricQueryMetric(
+                namespace="AWS/ApplicationELB", metric_name=name, dimensions=dict(dimensions), period=60, stat=statistic
+            )
+
+        rate = CloudwatchMetricAlarm(
+            scope,
+            f"alarm-release-5xx-{key}",
+            alarm_name=naming.name(f"release-5xx-{key}"),
+            alarm_description="Rolls a release back: the tasks in this target group answer 5xx",
+            metric_query=[
+                CloudwatchMetricAlarmMetricQuery(id="errors", metric=metric("HTTPCode_Target_5XX_Count", "Sum")),
+                CloudwatchMetricAlarmMetricQuery(id="requests", metric=metric("RequestCount", "Sum")),
+                CloudwatchMetricAlarmMetricQuery(
+                    id="rate",
+                    label="5xx % of requests",
+                    expression=(
+                        f"IF(requests >= {thresholds.min_requests_per_minute}, 100 * FILL(errors, 0) / requests, 0)"
+                    ),
+                    return_data=True,
+                ),
+            ],
+            evaluation_periods=thresholds.minutes,
+            datapoints_to_alarm=thresholds.minutes,
+            threshold=thresholds.error_rate_percent,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
+        )
+        latency = CloudwatchMetricAlarm(
+            scope,
+            f"alarm-release-p99-{key}",
+            alarm_name=naming.name(f"release-p99-{key}"),
+            alarm_description="Rolls a release back: p99 response time of this target group is high",
+            namespace="AWS/ApplicationELB",
+            metric_name="TargetResponseTime",
+            dimensions=dimensions,
+            extended_statistic="p99",
+            period=60,
+            evaluation_periods=thresholds.minutes,
+            datapoints_to_alarm=thresholds.minutes,
+            threshold=thresholds.p99_latency_seconds,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
+        )
+        names += [rate.alarm_name, latency.alarm_name]
+    return names
 
 
 @dataclass(frozen=True, kw_only=True)
