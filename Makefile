@@ -40,7 +40,7 @@ PREFLIGHT_VENV  := .preflight-venv
 PREFLIGHT_STAMP := $(PREFLIGHT_VENV)/.installed
 
 .PHONY: help install synth test unit scan snapshots lint lint-workflows bench docs-check bootstrap deploy destroy outputs preflight clean \
-        service-test service-lint serve bench-service image \
+        service-test service-lint serve bench-service image promote \
         plan plan-changed changed deploy-changed \
         $(addprefix deploy-,$(LAYERS)) $(addprefix diff-,$(LAYERS)) $(addprefix destroy-,$(LAYERS))
 
@@ -91,12 +91,21 @@ bench-service: ## Requests/s and p50/p99 of one API worker on loopback (needs De
 	$(SERVICE) bench
 
 # The repository is the app layer's catalog-api-images-<suffix> in the environment's region;
-# the account comes from the caller's credentials. Prints the reference to put in the environment file.
-image: install ## Build service/ and push it to this environment's ECR repository (needs Docker and the AWS CLI)
+# the account comes from the caller's credentials. make deploy does the same itself.
+image: install ## Build service/ and push it to this environment's repository unless its content is there (Docker + AWS CLI)
 	@command -v aws >/dev/null || { echo "image: the aws CLI is not installed (it logs in to ECR and names the account)" >&2; exit 1; }
 	@set -- $$($(PYTHON) scripts/image_repository.py); \
 	  account="$$(aws sts get-caller-identity --query Account --output text)" || exit 1; \
-	  $(SERVICE) image REPOSITORY_URL="$$account.dkr.ecr.$$2.amazonaws.com/$$1"
+	  IMAGE_CONTEXT=service IMAGE_TAG="$$3" AWS_REGION="$$2" REPOSITORY_URL="$$account.dkr.ecr.$$2.amazonaws.com/$$1" \
+	  python3 scripts/publish_image.py
+
+# Build once, release the same bytes: copy an image by digest into this environment's repository.
+promote: install ## Copy IMAGE=<repository>@sha256:<digest> into this environment's repository; prints the image line
+	$(if $(IMAGE),,$(error promote: set IMAGE=<account>.dkr.ecr.<region>.amazonaws.com/catalog-api-images-<from>@sha256:<digest> (make outputs ENV=<from> shows it)))
+	@command -v aws >/dev/null || { echo "promote: the aws CLI is not installed" >&2; exit 1; }
+	@set -- $$($(PYTHON) scripts/image_repository.py); \
+	  account="$$(aws sts get-caller-identity --query Account --output text)" || exit 1; \
+	  python3 scripts/publish_image.py promote "$(IMAGE)" "$$account.dkr.ecr.$$2.amazonaws.com/$$1"
 
 unit: install ## Run the pytest suite only (synthesizes the app once)
 	$(PYTHON) -m pytest
@@ -143,10 +152,12 @@ bootstrap: preflight ## Create (or update) the state bucket, a lock table if ask
 	$(CDKTF) deploy bootstrap --output cdktf.out.bootstrap --skip-synth --auto-approve
 	$(PYTHON) scripts/bootstrap.py settings
 
-deploy: preflight synth ## Deploy all layers in order: network, data, app, edge
+deploy: preflight synth ## Deploy all layers in order: network, data, app (builds and releases the API), edge
+	@python3 scripts/publish_image.py ready
 	@for layer in $(LAYERS); do $(CDKTF) deploy $$layer $(DEPLOY_FLAGS); $(PYTHON) scripts/delivery.py record $$layer; done
 
 $(addprefix deploy-,$(LAYERS)): deploy-%: preflight synth ## Deploy one layer (network|data|app|edge); its producers must be deployed
+	@$(if $(filter app,$*),python3 scripts/publish_image.py ready)
 	$(CDKTF) deploy $* $(DEPLOY_FLAGS)
 	@$(PYTHON) scripts/delivery.py record $*
 
@@ -164,6 +175,7 @@ changed: preflight synth ## List the layers whose configuration differs from the
 	@$(PYTHON) scripts/delivery.py changed
 
 deploy-changed: preflight synth ## Deploy exactly the changed layers in dependency order; record each digest after its deploy
+	@python3 scripts/publish_image.py ready
 	@$(PYTHON) scripts/delivery.py deploy-changed --deploy "$(CDKTF) deploy {layer} $(DEPLOY_FLAGS)"
 
 $(addprefix diff-,$(LAYERS)): diff-%: preflight synth ## Show the plan of one layer

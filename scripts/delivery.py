@@ -10,7 +10,11 @@ A layer is *changed* when its synthesized configuration (canonical JSON, see
 when no digest is recorded, or when its state holds no resources (never deployed, or
 destroyed since). Every layer that reads a changed layer's outputs, directly or through
 another layer (``dependencies`` in cdktf.out/manifest.json), is changed too: its
-configuration is the same, but the values it reads may not be.
+configuration is the same, but the values it reads may not be. The one exception is a
+change confined to the app layer's image source (the Terraform local ``image_source``, the
+content digest of service/): it changes which image the tasks run and no output another layer
+reads (tests/test_release.py), so the layers reading the app layer stay as they are. For that
+each record also holds the layer's *interface digest*, the digest without those locals.
 
 The digest lives next to the layer's state: ``<state file>.digest`` for local state,
 the object ``<state key>.digest`` in the state bucket for remote state (read and
@@ -42,6 +46,9 @@ OUTDIR = ROOT / "cdktf.out"
 # Deployment order of the layers when the manifest leaves a choice.
 PREFERRED_ORDER = ("network", "data", "app", "edge")
 DIGEST_SUFFIX = ".digest"
+# Locals that select the API image's content and nothing another layer reads (shared/components/image_asset.py).
+SOURCE_LOCALS = ("image_source",)
+INTERFACE_PREFIX = "interface "
 PLAN_FILE = "plan.tfplan"
 Json = Mapping[str, Any]
 
@@ -117,6 +124,31 @@ def canonical_digest(document: Json) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def interface_digest(document: Json) -> str:
+    """The canonical digest without the image-source locals: what the layers reading this one depend on."""
+    trimmed = dict(document)
+    if "locals" in trimmed:
+        trimmed["locals"] = {k: v for k, v in trimmed["locals"].items() if k not in SOURCE_LOCALS}
+    return canonical_digest(trimmed)
+
+
+def record_text(document: Json) -> str:
+    """What a successful deploy records: the configuration digest, then the interface digest."""
+    return f"{canonical_digest(document)}\n{INTERFACE_PREFIX}{interface_digest(document)}"
+
+
+def parse_record(text: str | None) -> tuple[str | None, str | None]:
+    """(configuration digest, interface digest) of a record; a record from before interfaces has the first only."""
+    if text is None:
+        return None, None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    configuration = lines[0] if lines else None
+    interface = next(
+        (line.removeprefix(INTERFACE_PREFIX) for line in lines[1:] if line.startswith(INTERFACE_PREFIX)), None
+    )
+    return configuration, interface
+
+
 @dataclass(frozen=True)
 class LayerStatus:
     """What change detection knows of one layer."""
@@ -127,6 +159,15 @@ class LayerStatus:
     """Digest recorded at the last successful deploy; None when there is none."""
     deployed: bool
     """Whether the layer's state holds any resource."""
+    interface: str = ""
+    """Interface digest of the configuration synthesized now (see interface_digest). Default: empty."""
+    recorded_interface: str | None = None
+    """Interface digest recorded at the last deploy; None for none (or a record from before). Default: None."""
+
+    @property
+    def interface_changed(self) -> bool:
+        """Whether the layers reading this one may read something new."""
+        return not self.deployed or self.recorded_interface is None or self.recorded_interface != self.interface
 
 
 def changed_layers(
@@ -140,8 +181,12 @@ def changed_layers(
         elif status.recorded is None:
             own[name] = "no digest recorded at its last deploy"
         elif status.recorded != status.digest:
-            own[name] = "configuration differs from its last deploy"
-    closed = dependents_closure(own, dependencies)
+            own[name] = (
+                "configuration differs from its last deploy"
+                if status.interface_changed
+                else "the API image's content changed (service/); nothing the other layers read"
+            )
+    closed = dependents_closure((n for n in own if statuses[n].interface_changed), dependencies)
     result = []
     for name in dependency_order(dependencies):
         if name in own:
@@ -396,7 +441,11 @@ def statuses(layers: Mapping[str, Layer], run: Runner) -> dict[str, LayerStatus]
     result = {}
     for name, layer in layers.items():
         store = digest_store(layer, run)
-        result[name] = LayerStatus(canonical_digest(layer.document), store.read(), store.deployed())
+        recorded, recorded_interface = parse_record(store.read())
+        document = layer.document
+        result[name] = LayerStatus(
+            canonical_digest(document), recorded, store.deployed(), interface_digest(document), recorded_interface
+        )
     return result
 
 
@@ -451,7 +500,7 @@ def deploy_changed(
             print(f"deploy-changed: {name} failed (exit {result.code}){stopped}", file=sys.stderr)
             return 1
         layer = layers[name]
-        digest_store(layer, run).write(canonical_digest(layer.document))
+        digest_store(layer, run).write(record_text(layer.document))
     print(f"deploy-changed: deployed {', '.join(n for n, _ in changes)}; digests recorded")
     return 0
 
@@ -525,7 +574,7 @@ def _record(layers: Mapping[str, Layer], names: Sequence[str], run: Runner) -> i
         layer = layers[name]
         try:
             store = digest_store(layer, run)
-            store.write(canonical_digest(layer.document))
+            store.write(record_text(layer.document))
         except DeliveryError as error:
             print(
                 f"record: {name} deployed, but its digest was not recorded ({error}); `make changed` will list it again",

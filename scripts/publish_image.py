@@ -1,6 +1,7 @@
 """Build the API image and push it to the platform's ECR repository; or promote one by digest.
 
     python3 scripts/publish_image.py                 # what the app layer's apply runs (environment below)
+    python3 scripts/publish_image.py ready           # before a deploy: Docker and the AWS CLI, if the app layer builds
     python3 scripts/publish_image.py promote SOURCE@sha256:<hex> TARGET_REPOSITORY_URL
 
 ``publish`` (the default) reads IMAGE_CONTEXT (build context relative to the project root),
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -35,7 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from shared.image_source import TAG_PREFIX, source_tag  # noqa: E402
 
-_REPOSITORY_URL = re.compile(r"(?P<registry>[0-9]{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)/(?P<name>[a-z0-9._/-]+)")
+_REPOSITORY_URL = re.compile(
+    r"(?P<registry>[0-9]{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)/(?P<name>[a-z0-9._/-]+)"
+)
 _DIGEST_REFERENCE = re.compile(rf"(?P<repository>{_REPOSITORY_URL.pattern})@(?P<digest>sha256:[a-f0-9]{{64}})")
 
 
@@ -51,7 +55,9 @@ def _run(argv: Sequence[str], *, stdin: str | None = None, capture: bool = True)
 
 
 def _last_line(done: subprocess.CompletedProcess[str]) -> str:
-    lines = [line.strip() for line in (done.stderr or "").splitlines() + (done.stdout or "").splitlines() if line.strip()]
+    lines = [
+        line.strip() for line in (done.stderr or "").splitlines() + (done.stdout or "").splitlines() if line.strip()
+    ]
     return lines[-1] if lines else f"exit status {done.returncode}"
 
 
@@ -94,7 +100,9 @@ def _image_exists(repository: re.Match[str], image_id: str) -> bool:
 def _docker_ready() -> None:
     done = _run(["docker", "info", "--format", "{{.ServerVersion}}"])
     if done.returncode != 0:
-        raise PublishError("no Docker daemon is reachable (docker info failed); deploy from a machine where Docker runs")
+        raise PublishError(
+            "no Docker daemon is reachable (docker info failed); deploy from a machine where Docker runs"
+        )
 
 
 def _login(repository: re.Match[str]) -> None:
@@ -133,13 +141,30 @@ def publish(environ: Mapping[str, str], root: Path = ROOT) -> None:
     started = time.monotonic()
     _say(f"building {environ['IMAGE_CONTEXT']}/ for linux/amd64 as {repository['name']}:{tag[:16]}…")
     _login(repository)
-    build = _run(["docker", "build", "--pull", "--platform", "linux/amd64", "--tag", image, str(context)], capture=False)
+    build = _run(
+        ["docker", "build", "--pull", "--platform", "linux/amd64", "--tag", image, str(context)], capture=False
+    )
     if build.returncode != 0:
-        raise PublishError(f"docker build of {environ['IMAGE_CONTEXT']}/ failed (exit {build.returncode}); nothing pushed")
+        raise PublishError(
+            f"docker build of {environ['IMAGE_CONTEXT']}/ failed (exit {build.returncode}); nothing pushed"
+        )
     push = _run(["docker", "push", image], capture=False)
     if push.returncode != 0:
         raise PublishError(f"docker push of {repository['name']}:{tag[:16]}… failed (exit {push.returncode})")
     _say(f"pushed {repository['name']}:{tag[:16]}… in {time.monotonic() - started:.0f} s")
+
+
+def ready(app_layer: Path) -> None:
+    """Before any layer deploys: if the synthesized app layer builds the image, Docker and the AWS CLI must work."""
+    if not app_layer.is_file() or '"terraform_data"' not in app_layer.read_text():
+        return
+    for tool in ("aws", "docker"):
+        if shutil.which(tool) is None:
+            raise PublishError(
+                f"{tool} is not installed: the app layer builds the API image from service/ during the deploy "
+                '(or set image in the environment file to a prebuilt digest, or "placeholder")'
+            )
+    _docker_ready()
 
 
 def promote(source: str, target_url: str) -> str:
@@ -181,12 +206,15 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         if not argv:
             publish(environ)
             return 0
+        if argv == ["ready"]:
+            ready(Path(environ.get("CDKTF_APP_LAYER", ROOT / "cdktf.out" / "stacks" / "app" / "cdk.tf.json")))
+            return 0
         if argv[0] == "promote" and len(argv) == 3:
             reference = promote(argv[1], argv[2])
             _say("promoted; put this line in the target environment's file and deploy its app layer:")
             print(f'image = "{reference}"')
             return 0
-        print("usage: publish_image.py [promote SOURCE@sha256:<hex> TARGET_REPOSITORY_URL]", file=sys.stderr)
+        print("usage: publish_image.py [ready | promote SOURCE@sha256:<hex> TARGET_REPOSITORY_URL]", file=sys.stderr)
         return 2
     except PublishError as error:
         print(f"image: {error}", file=sys.stderr)

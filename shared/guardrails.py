@@ -568,6 +568,121 @@ def check_health_checks(doc: Json) -> list[str]:
     return errors
 
 
+_TRAFFIC_SHIFTING = ("BLUE_GREEN", "CANARY", "LINEAR")
+_REFERENCE = re.compile(r"\$\{(?:data\.)?([a-z0-9_]+)\.([^.}]+)\.([a-z_]+)\}")
+
+
+def _referenced(doc: Json, value: object, type_: str, attribute: str) -> Json | None:
+    """The resource ``value`` refers to, if it is ``${<type_>.<name>.<attribute>}`` of one in ``doc``."""
+    match = _REFERENCE.fullmatch(value) if isinstance(value, str) else None
+    if match is None or match.group(1) != type_ or match.group(3) != attribute:
+        return None
+    found: Json | None = doc.get("resource", {}).get(type_, {}).get(match.group(2))
+    return found
+
+
+def _minutes(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def check_releases(doc: Json) -> list[str]:
+    """S-03: a canary/linear/blue-green ECS service has everything ECS needs to shift traffic and roll back.
+
+    AWS limits: ECS API reference, DeploymentConfiguration (bakeTimeInMinutes), CanaryConfiguration
+    (canaryPercent 0.1-100 in steps of 0.1, canaryBakeTimeInMinutes 0-1440), LinearConfiguration
+    (stepPercent 3-100) and AdvancedConfiguration; read 2026-11-29. Only the ECS deployment
+    controller supports these strategies and alarm rollback.
+    """
+    errors = []
+    alarm_names = {
+        body.get("alarm_name") for _, body in _resources(doc, "aws_cloudwatch_metric_alarm") if body.get("alarm_name")
+    }
+    for where, body in _resources(doc, "aws_ecs_service"):
+        config = body.get("deployment_configuration") or {}
+        strategy = config.get("strategy", "ROLLING")
+        if strategy not in _TRAFFIC_SHIFTING:
+            continue
+        fix = "Fix: build the service with shared.components.fargate_service.CanaryRelease."
+        if (body.get("deployment_controller") or {}).get("type", "ECS") != "ECS":
+            errors.append(f"[S-03] {where}: strategy {strategy} needs deployment_controller type ECS. {fix}")
+        balancers = body.get("load_balancer") or []
+        if not balancers:
+            errors.append(
+                f"[S-03] {where}: strategy {strategy} shifts traffic through a load balancer, but none is set. {fix}"
+            )
+        for index, balancer in enumerate(balancers):
+            advanced = balancer.get("advanced_configuration") or {}
+            label = f"{where}.load_balancer[{index}].advanced_configuration"
+            alternate = advanced.get("alternate_target_group_arn")
+            if _referenced(doc, alternate, "aws_lb_target_group", "arn") is None:
+                errors.append(
+                    f"[S-03] {label}.alternate_target_group_arn: {alternate!r} is not a target group of this stack; ECS has nowhere to start the new version. {fix}"
+                )
+            elif alternate == balancer.get("target_group_arn"):
+                errors.append(
+                    f"[S-03] {label}.alternate_target_group_arn is the primary target group; a release needs a second one. {fix}"
+                )
+            for key, required in (("production_listener_rule", True), ("test_listener_rule", False)):
+                value = advanced.get(key)
+                if value is None and not required:
+                    continue
+                rule = _referenced(doc, value, "aws_lb_listener_rule", "arn")
+                if rule is None:
+                    errors.append(
+                        f"[S-03] {label}.{key}: {value!r} is not a listener rule of this stack (ECS needs a rule ARN for an ALB, not a listener). {fix}"
+                    )
+                elif "action" not in ((rule.get("lifecycle") or {}).get("ignore_changes") or []):
+                    errors.append(
+                        f"[S-03] {label}.{key}: the rule's action is not in lifecycle.ignore_changes; ECS rewrites its weights in every release and the next apply would undo the release. {fix}"
+                    )
+            if _referenced(doc, advanced.get("role_arn"), "aws_iam_role", "arn") is None:
+                errors.append(
+                    f"[S-03] {label}.role_arn: not a role of this stack; ECS needs a role to change the listener rules. {fix}"
+                )
+        alarms = body.get("alarms") or {}
+        names = alarms.get("alarm_names") or []
+        if not (alarms.get("enable") and alarms.get("rollback") and names):
+            errors.append(
+                f"[S-03] {where}: strategy {strategy} without alarms {{enable, rollback}} and alarm names: a bad release is never rolled back by its metrics. {fix}"
+            )
+        for name in names:
+            if name not in alarm_names and _referenced(doc, name, "aws_cloudwatch_metric_alarm", "alarm_name") is None:
+                errors.append(
+                    f"[S-03] {where}: rollback alarm {name!r} is not an alarm of this stack; ECS would watch an alarm that never fires. Fix: name an aws_cloudwatch_metric_alarm's alarm_name."
+                )
+        bakes = [("bake_time_in_minutes", config.get("bake_time_in_minutes"))]
+        canary = config.get("canary_configuration") or {}
+        linear = config.get("linear_configuration") or {}
+        bakes += [("canary_configuration.canary_bake_time_in_minutes", canary.get("canary_bake_time_in_minutes"))]
+        bakes += [("linear_configuration.step_bake_time_in_minutes", linear.get("step_bake_time_in_minutes"))]
+        for key, value in bakes:
+            minutes = _minutes(value) if value is not None else 0
+            if minutes is None or not 0 <= minutes <= 1440:
+                errors.append(
+                    f"[S-03] {where}.deployment_configuration.{key}: {value!r} is not 0 to 1440 minutes (AWS's limit)."
+                )
+        if strategy == "CANARY":
+            percent = canary.get("canary_percent")
+            if (
+                not isinstance(percent, int | float)
+                or not 0.1 <= percent <= 100
+                or not float(round(percent * 10, 6)).is_integer()
+            ):
+                errors.append(
+                    f"[S-03] {where}.deployment_configuration.canary_configuration.canary_percent: {percent!r} is not 0.1 to 100 in steps of 0.1 (AWS's limit; the provider requires it)."
+                )
+        if strategy == "LINEAR":
+            step = linear.get("step_percent")
+            if not isinstance(step, int | float) or not 3 <= step <= 100:
+                errors.append(
+                    f"[S-03] {where}.deployment_configuration.linear_configuration.step_percent: {step!r} is not 3 to 100 (AWS's limit)."
+                )
+    return errors
+
+
 def rules(*, facts: AuroraFacts | None = None) -> list[Rule]:
     """All guardrails: SPEC order (F-… then P-…), then the settings only AWS validates (R-…)."""
     return [
@@ -584,6 +699,7 @@ def rules(*, facts: AuroraFacts | None = None) -> list[Rule]:
         check_container_definitions,
         check_autoscaling_targets,
         check_health_checks,
+        check_releases,
     ]
 
 

@@ -10,6 +10,7 @@ from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServ
 from constructs import Construct
 
 from shared.components.fargate_service import (
+    PLACEHOLDER_IMAGE,
     CanaryRelease,
     DatabaseConnection,
     FargateService,
@@ -243,6 +244,12 @@ class AppStack(LayerStack):
         TerraformOutput(self, "ecs_cluster_name", value=service.cluster_name, description="ECS cluster name")
         TerraformOutput(
             self, "image_repository_url", value=repository.url, description="Push the API image here (make image)"
+        )
+        TerraformOutput(
+            self,
+            "api_image",
+            value=image if image is not None else PLACEHOLDER_IMAGE,
+            description="The image the tasks run, by digest (make promote IMAGE=<this> ENV=<next>)",
         )
         self.alb_dns_name: str = balancer.dns_name
         self.alb_arn: str = balancer.arn

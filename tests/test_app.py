@@ -204,6 +204,9 @@ def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
     """The resilience option of R-04, synthesized through the real construct and guardrails."""
     import cdktf
     from cdktf import Aspects, TerraformStack
+    from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+    from cdktf_cdktf_provider_aws.lb_listener_rule import LbListenerRule, LbListenerRuleAction
+    from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
     from cdktf_cdktf_provider_aws.provider import AwsProvider
     from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 
@@ -220,6 +223,24 @@ def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
     stack = TerraformStack(app, "on-demand")
     AwsProvider(stack, "aws", region="eu-north-1")
     cdktf.LocalBackend(stack, path="state.tfstate")
+    # Stand-ins for what the app layer's load balancer and alarms provide (S-03 guardrails check them).
+    alternate = LbTargetGroup(stack, "tg2", name="catalog-api-tg2-dev", port=3000, protocol="HTTP", target_type="ip")
+    keep = cdktf.TerraformResourceLifecycle(ignore_changes=["action"])
+    rules = [
+        LbListenerRule(
+            stack,
+            name,
+            listener_arn="arn:listener",
+            action=[LbListenerRuleAction(type="forward")],
+            condition=[],
+            lifecycle=keep,
+        )
+        for name in ("production-rule", "test-rule")
+    ]
+    alarm = CloudwatchMetricAlarm(
+        stack, "alarm", alarm_name="catalog-api-release-5xx-a-dev", comparison_operator="GreaterThanThreshold",
+        evaluation_periods=1,
+    )  # fmt: skip
     FargateService(
         stack,
         "api",
@@ -231,10 +252,10 @@ def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
             target_group_arn="arn:tg",
             load_balancer_ready=[SnsTopic(stack, "stand-in-for-the-listener")],
             release=CanaryRelease(
-                alternate_target_group_arn="arn:tg2",
-                production_listener_rule_arn="arn:rule",
-                test_listener_rule_arn="arn:test-rule",
-                rollback_alarm_names=["catalog-api-release-5xx-a-dev"],
+                alternate_target_group_arn=alternate.arn,
+                production_listener_rule_arn=rules[0].arn,
+                test_listener_rule_arn=rules[1].arn,
+                rollback_alarm_names=[alarm.alarm_name],
             ),
             database=DatabaseConnection(
                 host="db", port=5432, name="catalog", secret_arn="arn:secret", security_group_id="sg-db"

@@ -739,7 +739,11 @@ def test_p08_synth_prints_the_override_line_before_building(
 
     # The build itself is covered elsewhere; stop right after configuration.
     monkeypatch.setattr(provider_loader, "enable", stop)
-    environ = {"ENV": "prod", "CATALOG_OVERRIDES": "CONTAINER_IMAGE", "CONTAINER_IMAGE": f"{ECR}/catalog-api-images-prod@{DIGEST}"}
+    environ = {
+        "ENV": "prod",
+        "CATALOG_OVERRIDES": "CONTAINER_IMAGE",
+        "CONTAINER_IMAGE": f"{ECR}/catalog-api-images-prod@{DIGEST}",
+    }
     with pytest.raises(SystemExit):
         main.main(environ)
     assert capsys.readouterr().err == "environment prod: overridden by the environment: CONTAINER_IMAGE\n"

@@ -98,7 +98,11 @@ def test_p02_placeholder_task_role_has_no_permission(placeholder_synth: Synthesi
     # Any container can fetch its task role's credentials from the ECS credentials endpoint.
     task_role = placeholder_synth.one("app", "aws_ecs_task_definition")["task_role_arn"].removesuffix(".arn}") + ".id}"
     assert not [p for p in placeholder_synth.resources("app", "aws_iam_role_policy").values() if p["role"] == task_role]
-    assert not [a for a in placeholder_synth.resources("app", "aws_iam_role_policy_attachment").values() if a["role"] == task_role]
+    assert not [
+        a
+        for a in placeholder_synth.resources("app", "aws_iam_role_policy_attachment").values()
+        if a["role"] == task_role
+    ]
 
 
 def test_p02_api_image_gets_the_database_secret_as_ecs_secrets_only(production_synth: Synthesis) -> None:

@@ -16,6 +16,8 @@ def test_every_alarm_decides_what_missing_data_means(synth: Synthesis) -> None:
     ]
     assert len(alarms) >= 10
     for stack, alarm in alarms:
-        metrics = [alarm.get("metric_name")] + [q["metric"]["metric_name"] for q in alarm.get("metric_query", []) if "metric" in q]
+        metrics = [alarm.get("metric_name")] + [
+            q["metric"]["metric_name"] for q in alarm.get("metric_query", []) if "metric" in q
+        ]
         expected = "breaching" if LIVENESS_METRICS & set(metrics) else "notBreaching"
         assert alarm.get("treat_missing_data") == expected, f"{stack}: {alarm['alarm_name']}"

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cdktf import ITerraformDependable, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -33,8 +32,9 @@ from cdktf_cdktf_provider_aws.ecs_service import (
     EcsServiceNetworkConfiguration,
     EcsServiceTimeouts,
 )
-from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
@@ -218,13 +218,18 @@ class FargateService(Construct):
             )
         release = props.release
         # AWS's limits (ECS API reference, CanaryConfiguration and DeploymentConfiguration).
-        if not (0.1 <= release.canary_percent <= 100 and round(release.canary_percent * 10, 6).is_integer()):
+        if not (0.1 <= release.canary_percent <= 100 and float(round(release.canary_percent * 10, 6)).is_integer()):
             raise ValueError(f"canary_percent={release.canary_percent} is not allowed: 0.1 to 100 in steps of 0.1")
-        for name, minutes in (("canary_bake_minutes", release.canary_bake_minutes), ("bake_minutes", release.bake_minutes)):
+        for name, minutes in (
+            ("canary_bake_minutes", release.canary_bake_minutes),
+            ("bake_minutes", release.bake_minutes),
+        ):
             if not 0 <= minutes <= 1440:
                 raise ValueError(f"{name}={minutes} is not allowed: 0 to 1440 minutes")
         if not release.rollback_alarm_names:
-            raise ValueError("a canary release needs at least one rollback alarm: without one only the circuit breaker rolls back")
+            raise ValueError(
+                "a canary release needs at least one rollback alarm: without one only the circuit breaker rolls back"
+            )
         naming = props.naming
         logs = CloudwatchLogGroup(self, "logs", name=naming.path("ecs"), retention_in_days=props.log_retention_days)
 

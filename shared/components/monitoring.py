@@ -236,7 +236,9 @@ def release_alarms(
     for key, target_group in target_groups.items():
         dimensions = {"LoadBalancer": load_balancer, "TargetGroup": target_group}
 
-        def metric(name: str, statistic: str, dimensions: Mapping[str, str] = dimensions) -> CloudwatchMetricAlarmMetricQueryMetric:
+        def metric(
+            name: str, statistic: str, dimensions: Mapping[str, str] = dimensions
+        ) -> CloudwatchMetricAlarmMetricQueryMetric:
             return CloudwatchMetricAlarmMetricQueryMetric(
                 namespace="AWS/ApplicationELB", metric_name=name, dimensions=dict(dimensions), period=60, stat=statistic
             )
