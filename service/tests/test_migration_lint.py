@@ -1,6 +1,7 @@
 """S-03: `make lint` refuses a migration that would lock products or break the running version.
 
-Runs `python -m devtools.migration_lint` as `make lint` does, with squawk from requirements-dev.txt
+The lint runs as `make lint` runs it (`python -m devtools.migration_lint`) for the real
+migrations, and in-process for the examples; squawk is the one requirements-dev.txt pins
 (never skipped: a missing squawk fails these tests).
 """
 
@@ -19,16 +20,9 @@ EXAMPLES = Path(__file__).resolve().parent / "migration_examples"
 REAL = "catalog_api/migrations/versions/0001_products.py"
 
 
-def _lint(*folders: str) -> subprocess.CompletedProcess[str]:
-    args = [arg for folder in folders for arg in ("--versions", str(EXAMPLES / folder))]
-    return subprocess.run(
-        [sys.executable, "-m", "devtools.migration_lint", *args],
-        cwd=SERVICE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _lint(capsys: pytest.CaptureFixture[str], *folders: str) -> tuple[int, str]:
+    code = migration_lint.main([arg for folder in folders for arg in ("--versions", str(EXAMPLES / folder))])
+    return code, capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -45,33 +39,44 @@ def _lint(*folders: str) -> subprocess.CompletedProcess[str]:
         ),
     ],
 )
-def test_s03_lint_refuses_an_unsafe_migration_by_its_file_name(folder: str, file_name: str, rule: str) -> None:
-    result = _lint(folder)
-    assert result.returncode == 1, result.stdout + result.stderr
+def test_s03_lint_refuses_an_unsafe_migration_by_its_file_name(
+    capsys: pytest.CaptureFixture[str], folder: str, file_name: str, rule: str
+) -> None:
+    code, out = _lint(capsys, folder)
+    assert code == 1, out
     path = f"tests/migration_examples/{folder}/{file_name}"
-    assert f"{path}: REFUSED by squawk ({rule})" in result.stdout, result.stdout
-    assert result.stdout.splitlines()[-1].startswith(f"migration lint: 1 of 2 migrations refused: {path} ")
-    assert f"{REAL}: ok" in result.stdout
+    assert f"{path}: REFUSED by squawk ({rule})" in out, out
+    assert out.splitlines()[-1].startswith(f"migration lint: 1 of 2 migrations refused: {path} ")
+    assert f"{REAL}: ok" in out
 
 
 def test_s03_lint_passes_the_service_migrations() -> None:
-    result = _lint()
+    result = subprocess.run(
+        [sys.executable, "-m", "devtools.migration_lint"],
+        cwd=SERVICE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{REAL}: ok" in result.stdout
     # The first revision's one allowance is printed, with its reason.
     assert f"{REAL} allows prefer-text-field (LINT_ALLOW): alembic_version" in result.stdout
 
 
-def test_s03_lint_passes_an_expand_release_with_a_concurrent_index() -> None:
-    result = _lint("expand")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "tests/migration_examples/expand/0003_index_weight_concurrently.py: ok" in result.stdout
+def test_s03_lint_passes_an_expand_release_with_a_concurrent_index(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _lint(capsys, "expand")
+    assert code == 0, out
+    assert "tests/migration_examples/expand/0003_index_weight_concurrently.py: ok" in out
 
 
 def test_s03_lint_lets_a_contract_step_allow_its_rule_with_a_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _lint("contract").returncode == 0
+    code, out = _lint(capsys, "contract")
+    assert code == 0, out
+    assert "0002_contract_drop_description.py allows ban-drop-column (LINT_ALLOW): no version since 1.4" in out
     text = (EXAMPLES / "contract" / "0002_contract_drop_description.py").read_text()
     (tmp_path / "0002_contract_without_reason.py").write_text(
         text.replace('"no version since 1.4 reads or writes products.description"', '" "')
