@@ -13,6 +13,7 @@ import signal
 import sys
 from types import FrameType
 
+import alembic.util
 import psycopg
 import sqlalchemy as sa
 import uvicorn
@@ -66,14 +67,25 @@ def main(argv: list[str] | None = None) -> int:
     settings = resolve_admin_token(settings)
     credentials = build_credentials(settings)
 
+    # Any failure here ends the process before it listens: the task never passes a health check,
+    # so the release stops with the previous version still serving, and the upgrade's one
+    # transaction has rolled back (migrations/env.py).
     try:
         if command == "downgrade":
             migrate.downgrade(settings, credentials, args.revision)
             return 0
         migrate.upgrade_with_retry(settings, credentials)
-    except (psycopg.Error, sa.exc.SQLAlchemyError) as exc:
+    except (psycopg.Error, sa.exc.SQLAlchemyError, alembic.util.CommandError) as exc:
         log.error(
             "migrations failed", extra={"fields": {"event": "migrate_failed", "reason": str(exc).splitlines()[0][:300]}}
+        )
+        return 1
+    except Exception as exc:
+        # A defect in a migration script: keep its traceback, as one JSON line.
+        log.error(
+            "migrations failed",
+            exc_info=True,
+            extra={"fields": {"event": "migrate_failed", "reason": str(exc).splitlines()[0][:300] if str(exc) else ""}},
         )
         return 1
     if command == "migrate":

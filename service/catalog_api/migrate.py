@@ -1,21 +1,30 @@
 """Alembic migrations, run as the master user before the service starts listening.
 
-Every task runs `upgrade head` at start; a PostgreSQL advisory lock makes concurrent starts
-(a deployment starts several tasks at once) apply each migration exactly once.
+Every task runs `upgrade head` at start, before it listens, so none of a new version's tasks
+passes a health check (and takes traffic) before the schema is at its head. A PostgreSQL
+advisory lock makes concurrent starts (a deployment starts several tasks at once, beside the
+old version's) apply each migration exactly once: the first task migrates, the others wait for
+the lock, then find the head and do nothing. The whole upgrade is one transaction (see
+migrations/env.py), so a failure leaves the schema as the previous release left it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from catalog_api.config import Settings
 from catalog_api.credentials import CredentialSource, DbCredentials, is_auth_failure
@@ -26,9 +35,16 @@ log = logging.getLogger("catalog_api.migrate")
 ADVISORY_LOCK_KEY = 0x43415441_4C4F47  # "CATALOG"
 
 
-def alembic_config() -> Config:
+VERSIONS_DIR = Path(__file__).resolve().parent / "migrations" / "versions"
+
+
+def alembic_config(extra_versions: Sequence[Path] = ()) -> Config:
+    """The service's Alembic configuration; `extra_versions` adds folders of revisions (tests, lint)."""
     cfg = Config()
     cfg.set_main_option("script_location", "catalog_api:migrations")
+    if extra_versions:
+        cfg.set_main_option("path_separator", "os")
+        cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in (VERSIONS_DIR, *extra_versions)))
     return cfg
 
 
@@ -76,20 +92,48 @@ def _engine_connection(settings: Settings, credentials: CredentialSource) -> Ite
 def run(settings: Settings, credentials: CredentialSource, action: Callable[[Config], None]) -> None:
     """Run one Alembic action under the advisory lock, on a connection of the master user."""
     with _engine_connection(settings, credentials) as connection:
+        # Waits while another task migrates; that task's commit (or its death) releases the lock.
         connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        # Committed here so that Alembic, not this session, owns the upgrade's transaction:
+        # autocommit_block (CREATE INDEX CONCURRENTLY) needs that.
         connection.commit()
         try:
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
             action(cfg)
             connection.commit()
-        finally:
-            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
-            connection.commit()
+        except BaseException:
+            # A failed statement leaves the session aborted; the lock goes with the connection.
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                connection.rollback()
+            raise
+        connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        connection.commit()
+
+
+def _upgrade_action(revision: str) -> Callable[[Config], None]:
+    def action(cfg: Config) -> None:
+        connection: sa.Connection = cfg.attributes["connection"]
+        current = MigrationContext.configure(connection).get_current_heads()
+        connection.commit()
+        known = {script.revision for script in ScriptDirectory.from_config(cfg).walk_revisions()}
+        ahead = sorted(set(current) - known)
+        if ahead:
+            # A newer release migrated this database and this (older) version is starting again:
+            # a rollback, or a replacement task of the version still serving. Expand/contract keeps
+            # the newer schema compatible with this version, so it serves without migrating.
+            log.warning(
+                "database schema is ahead of this version; starting without migrating",
+                extra={"fields": {"event": "migrate_skipped_newer_schema", "database_revisions": ahead}},
+            )
+            return
+        command.upgrade(cfg, revision)
+
+    return action
 
 
 def upgrade(settings: Settings, credentials: CredentialSource, revision: str = "head") -> None:
-    run(settings, credentials, lambda cfg: command.upgrade(cfg, revision))
+    run(settings, credentials, _upgrade_action(revision))
 
 
 def downgrade(settings: Settings, credentials: CredentialSource, revision: str) -> None:
@@ -97,7 +141,8 @@ def downgrade(settings: Settings, credentials: CredentialSource, revision: str) 
 
 
 def upgrade_with_retry(settings: Settings, credentials: CredentialSource, *, deadline_s: float = 90.0) -> None:
-    """At task start the database may still be coming up (or failing over): retry until the deadline.
+    """At task start the database may still be coming up (or failing over), or a table lock may not
+    be granted within the migration's lock timeout: retry until the deadline.
 
     90 s fits inside the platform's health-check grace period; after it the task exits non-zero
     and ECS replaces it (a broken release trips the deployment circuit breaker instead).
@@ -111,10 +156,11 @@ def upgrade_with_retry(settings: Settings, credentials: CredentialSource, *, dea
             return
         except (psycopg.OperationalError, sa.exc.OperationalError) as exc:
             elapsed = time.monotonic() - started
-            if elapsed + delay > deadline_s:
+            # A statement over its timeout would only time out again: stop now.
+            if elapsed + delay > deadline_s or isinstance(getattr(exc, "orig", exc), psycopg.errors.QueryCanceled):
                 raise
             log.warning(
-                "database not reachable for migrations; retrying",
+                "database not reachable, or a lock not granted in time, for migrations; retrying",
                 extra={
                     "fields": {"event": "migrate_retry", "reason": str(exc).splitlines()[0][:300], "retry_in_s": delay}
                 },

@@ -1,0 +1,19 @@
+"""Expand, safe: a nullable column the running version ignores."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("products", sa.Column("weight_g", sa.BigInteger, nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("products", "weight_g")
