@@ -45,14 +45,16 @@ from shared.naming import Naming
 SPOT = "FARGATE_SPOT"
 ON_DEMAND = "FARGATE"
 CONTAINER_NAME = "api"
-# What runs until the API image is built and pushed to the platform's repository (P-02, P-03):
-# nginx from ECR Public (Docker official images mirror; no Docker Hub pull limit; the tag could not
-# be resolved here, there is no registry access: check it with `docker manifest inspect`) serving a fixed
-# config. It answers GET/HEAD /health with 200 for the target group, 405 to other methods there
+# What runs only where an environment file asks for it (image = "placeholder"; P-02, P-03):
+# nginx from ECR Public (Docker official images mirror; no Docker Hub pull limit) on the 1.30
+# stable branch, which takes its security releases (1.30.1 fixed six CVEs in May 2026, one
+# exploited: nginx security advisories as summarized at https://pbxscience.com/?p=20550, read
+# 2026-11-29). The tag could not be resolved here (no registry access): check it with
+# `docker manifest inspect`. It serves a fixed config. It answers GET/HEAD /health with 200 for the target group, 405 to other methods there
 # and 404 to everything else (not 5xx: probes must not page anyone), echoes nothing, and is given
 # no credential at all. The method test is an `if` in the rewrite phase: `limit_except` would act
 # in the access phase, after `return` has already answered.
-PLACEHOLDER_IMAGE = "public.ecr.aws/docker/library/nginx:1.27-alpine"
+PLACEHOLDER_IMAGE = "public.ecr.aws/docker/library/nginx:1.30-alpine"
 PLACEHOLDER_NGINX_CONF = """server {
     listen 3000;
     server_tokens off;
