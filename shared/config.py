@@ -493,6 +493,14 @@ def _environment_file(environ: Mapping[str, str]) -> tuple[str, Path]:
     return name, path
 
 
+def environment_file(environ: Mapping[str, str]) -> str:
+    """The environment file ``environ`` selects, relative to the project root (e.g. environments/prod.toml).
+
+    Raises ConfigError, one line with the environments available, when there is no such file.
+    """
+    return _relative(_environment_file(environ)[1])
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     where = _relative(path)
     try:
