@@ -18,6 +18,19 @@ REVERSE_LAYERS := edge app data network
 CDKTF          := cdktf
 DEPLOY_FLAGS   := --skip-synth --auto-approve --ignore-missing-stack-dependencies
 
+# Every goal but these reads environments/$(ENV).toml (the synth, the scan, every AWS target):
+# a missing file is named while the Makefile is read, before anything is installed and before
+# AWS credentials are asked for. The configuration's values are checked by `make preflight`.
+ENV_FREE_GOALS := help install clean unit lint lint-workflows service-test service-lint serve bench-service \
+                  bench docs-check mutation snapshots
+ifneq ($(filter-out $(ENV_FREE_GOALS),$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
+  ENV_REFUSAL := $(shell ENV='$(ENV)' $(if $(CATALOG_ENVIRONMENTS_DIR),CATALOG_ENVIRONMENTS_DIR='$(CATALOG_ENVIRONMENTS_DIR)') \
+    $(if $(wildcard $(PYTHON)),$(PYTHON),python3) scripts/check_environment.py --file 2>&1)
+  ifneq ($(ENV_REFUSAL),)
+    $(error $(ENV_REFUSAL))
+  endif
+endif
+
 # P-07: a destroy goal is refused while the Makefile is read, before anything is installed,
 # synthesized or planned, unless CONFIRM names the environment's suffix; $(error) keeps the
 # refusal to one line. (make 4.3's $(shell) does not see command-line variables: pass them.)
@@ -134,8 +147,11 @@ docs-check: install ## Render every mermaid diagram of the docs in headless Chro
 bench: install ## Time synth (lazy vs eager provider import), the pytest run and a config error; print ratios
 	$(PYTHON) scripts/bench.py
 
-preflight: install
-	@$(PREFLIGHT_VENV)/bin/python scripts/preflight.py
+# The environment file first (one line for a mistake in it), then Terraform, the credentials and
+# the state bucket's owner. Before a bootstrap the bucket may not exist yet: bootstrap creates it.
+preflight: $(PY_STAMP) $(PREFLIGHT_STAMP)
+	@state="$$($(PYTHON) scripts/check_environment.py)"; \
+	  $(PREFLIGHT_VENV)/bin/python scripts/preflight.py $$state $(if $(filter bootstrap,$(MAKECMDGOALS)),--before-bootstrap)
 
 bootstrap: preflight ## Create (or update) the state bucket, a lock table if asked, and the GitHub deploy roles; prints the environment-file keys
 	$(PYTHON) scripts/bootstrap.py check
