@@ -315,7 +315,12 @@ def test_p07_protection_turned_on_by_an_override_names_the_variable() -> None:
 
 def test_p07_protection_turned_off_lets_the_confirmed_destroy_go_on() -> None:
     result = _make(
-        "-n", "destroy", "ENV=prod", "CONFIRM=prod", DELETION_PROTECTION="false", CATALOG_OVERRIDES="DELETION_PROTECTION"
+        "-n",
+        "destroy",
+        "ENV=prod",
+        "CONFIRM=prod",
+        DELETION_PROTECTION="false",
+        CATALOG_OVERRIDES="DELETION_PROTECTION",
     )
     assert result.returncode == 0, result.stderr
     assert "cdktf destroy $layer" in result.stdout
