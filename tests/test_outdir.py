@@ -19,6 +19,7 @@ import pytest
 
 from shared import outdir
 from shared.outdir import OutputError, Target
+from tests.conftest import TEMP_ROOT
 
 NOBODY = 65534
 
@@ -175,7 +176,7 @@ def test_a_location_no_one_can_write_is_refused_in_one_line(project: Path) -> No
 @pytest.fixture
 def shared_tmp() -> Iterator[Path]:
     """A folder user nobody can reach (pytest's tmp_path is private to root)."""
-    base = Path(tempfile.mkdtemp(prefix="catalog-outdir-"))
+    base = Path(tempfile.mkdtemp(prefix="catalog-outdir-", dir=TEMP_ROOT))
     base.chmod(0o755)
     yield base
     for folder, _, _ in os.walk(base):
