@@ -100,7 +100,7 @@ service-lint:
 serve: ## Run the API on localhost:3000 against a throwaway PostgreSQL with sample products; Ctrl-C stops both
 	$(SERVICE) serve
 
-bench-service: ## Requests/s and p50/p99 of one API worker on loopback (needs Debian's wrk; hey from the service's tools)
+bench-service: ## Requests/s and p50/p99 of one API worker on loopback (needs Debian's wrk and hey)
 	$(SERVICE) bench
 
 # The repository is the app layer's catalog-api-images-<suffix> in the environment's region;

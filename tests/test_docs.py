@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from shared.config import KEYS
 from tests.synth import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -58,3 +59,62 @@ def test_mermaid_block_is_well_formed(name: str, block: str) -> None:
     for opening, closing in ("[]", "()", "{}"):
         assert block.count(opening) == block.count(closing), f"{name}: unbalanced {opening}{closing}"
     assert block.count('"') % 2 == 0, f"{name}: unbalanced quotes"
+
+
+# --- claims a new user acts on ----------------------------------------------------------------
+
+# Override variables a guide could tell a user to set; AWS_REGION and GITHUB_REPOSITORY are
+# left out, as they have other meanings (the AWS SDKs, GitHub Actions).
+OVERRIDE_VARIABLES = sorted(key.variable for key in KEYS if key.variable not in {"AWS_REGION", "GITHUB_REPOSITORY"})
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Blocks between blank lines, each table row on its own."""
+    blocks: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        rows = [line for line in block.splitlines() if line.lstrip().startswith("|")]
+        blocks += rows if rows else [block]
+    return blocks
+
+
+@pytest.mark.parametrize("doc", [*GUIDES, "service"], ids=str)
+def test_a_guide_names_an_override_variable_only_with_catalog_overrides(doc: str) -> None:
+    path = ROOT / "service" / "README.md" if doc == "service" else ROOT / "docs" / f"{doc}.md"
+    for paragraph in _paragraphs(path.read_text()):
+        named = [v for v in OVERRIDE_VARIABLES if re.search(rf"`[^`\n]*\b{v}\b[^`\n]*`", paragraph)]
+        assert not named or "CATALOG_OVERRIDES" in paragraph, (
+            f"{path.relative_to(ROOT)}: {named[0]} is ignored unless named in CATALOG_OVERRIDES; "
+            f"name the environment-file key instead: {paragraph[:120]!r}"
+        )
+
+
+def test_the_environment_files_do_not_say_the_image_build_writes_them() -> None:
+    # `make image` prints the reference to put in the file; it never edits an environment file.
+    image_rule = re.search(r"^image:.*?(?=^\S)", (ROOT / "Makefile").read_text(), re.MULTILINE | re.DOTALL)
+    assert image_rule is not None and "environments/" not in image_rule.group(0)
+    for path in (ROOT / "environments").glob("*.toml"):
+        comments = " ".join(line for line in path.read_text().splitlines() if line.lstrip().startswith("#"))
+        assert not re.search(r"`make image[^`]*`[^.]*\bwrites\b", comments), f"{path.name}: make image only prints"
+
+
+def test_the_prerequisites_name_what_the_makefile_runs_before_installing() -> None:
+    readme = (ROOT / "README.md").read_text()
+    needs = next(line for line in readme.splitlines() if line.startswith("Needs ") and "Python" in line)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "python3 -m venv" in makefile and "npm ci" in makefile
+    for prerequisite in ("GNU make", "python3-venv", "Python 3.11", "npm", "postgresql"):
+        assert prerequisite in needs, f"README prerequisites omit {prerequisite}"
+
+
+def test_a_test_count_in_the_readme_is_dated() -> None:
+    for match in re.finditer(r"\((\d+) tests([^)]*)\)", (ROOT / "README.md").read_text()):
+        assert re.search(r"\d{4}-\d\d-\d\d", match.group(2)), (
+            f"README: '{match.group(0)}' goes stale with the next test; say when it was counted"
+        )
+
+
+def test_make_help_names_where_the_bench_tools_come_from() -> None:
+    bench = (ROOT / "service" / "devtools" / "bench.py").read_text()
+    assert "apt-get install -y wrk hey" in bench, "the service's bench installs both from Debian"
+    help_line = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("bench-service:"))
+    assert "Debian's wrk and hey" in help_line
