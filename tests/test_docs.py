@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +122,75 @@ def test_make_help_names_where_the_bench_tools_come_from() -> None:
     assert "apt-get install -y wrk hey" in bench, "the service's bench installs both from Debian"
     help_line = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("bench-service:"))
     assert "Debian's wrk and hey" in help_line
+
+
+# --- every command a code block shows exists -------------------------------------------------
+
+COMMAND_DOCS = [*DOCS, ROOT / "service" / "README.md"]
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*")
+_MAKE_ENVIRONMENT_DROPPED = {"ENV", "CONFIRM", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "CATALOG_OVERRIDES", "LAYERS"}
+
+
+def _code_block_commands(text: str) -> list[list[str]]:
+    """The commands of every ```bash/sh/shell block, as words (comments, continuations, && and ; handled)."""
+    commands: list[list[str]] = []
+    for block in re.findall(r"```(?:bash|sh|shell)\n(.*?)```", text, re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            command: list[str] = []
+            for word in [*words, ";"]:
+                if word in {"&&", "||", ";", "|"}:
+                    if command:
+                        commands.append(command)
+                    command = []
+                else:
+                    command.append(word)
+    return commands
+
+
+def _command_problem(words: list[str], cwd: Path) -> str | None:
+    """Why a documented command would not run as shown (a missing target or script), or None."""
+    assignments: dict[str, str] = {}
+    while words and _ASSIGNMENT.fullmatch(words[0]):
+        name, _, value = words[0].partition("=")
+        assignments[name] = value
+        words = words[1:]
+    if not words:
+        return None
+    program, arguments = words[0], words[1:]
+    if program == "make":
+        environ = {k: v for k, v in os.environ.items() if k not in _MAKE_ENVIRONMENT_DROPPED} | assignments
+        result = subprocess.run(
+            ["make", "-n", "--no-print-directory", *arguments],
+            cwd=cwd,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            return f"`make {' '.join(arguments)}` fails under make -n: {result.stderr.strip().splitlines()[-1:]}"
+        return None
+    if program.endswith(("python", "python3")) or program.startswith("./") or program.endswith((".py", ".sh")):
+        script = next(
+            (word for word in ([program] if program.startswith("./") else arguments) if not word.startswith("-")), None
+        )
+        if script is not None and script.endswith((".py", ".sh")) and not (cwd / script).is_file():
+            return f"`{' '.join(words)}`: there is no {script}"
+    return None
+
+
+def test_the_command_check_finds_a_missing_target_and_a_missing_script(tmp_path: Path) -> None:
+    doc = "```bash\nmake synth   # fine\nmake no-such-target ENV=dev\npython scripts/no_such_script.py --x\n```\n"
+    problems = [_command_problem(command, ROOT) for command in _code_block_commands(doc)]
+    assert problems[0] is None
+    assert problems[1] is not None and "make no-such-target ENV=dev" in problems[1]
+    assert problems[2] == "`python scripts/no_such_script.py --x`: there is no scripts/no_such_script.py"
+
+
+@pytest.mark.parametrize("doc", COMMAND_DOCS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_command_in_a_code_block_runs_under_a_dry_run(doc: Path) -> None:
+    # Commands in service/README.md run in service/, as its own Makefile's.
+    cwd = doc.parent if doc.parent != ROOT / "docs" else ROOT
+    problems = [p for command in _code_block_commands(doc.read_text()) if (p := _command_problem(command, cwd))]
+    assert problems == [], f"{doc.relative_to(ROOT)}: {problems}"
