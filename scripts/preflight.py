@@ -7,7 +7,7 @@ and the state bucket belongs to the account they resolve to.
 file with scripts/check_environment.py before this script and passes the state bucket on.
 Prints one line naming what is wrong and exits 1, or one line with the Terraform
 version and the AWS account the deploy would go to and exits 0. Standard library
-only, apart from boto3 for the credential check, which ``make install`` puts in its
+only, apart from boto3 for the credential check, which ``make preflight`` installs in its
 own virtualenv (.preflight-venv: botocore requires python-dateutil < 3, the synth's
 pins have 4.0.0). Importable without cdktf and without boto3.
 """
@@ -95,7 +95,9 @@ def caller_identity(environ: Mapping[str, str]) -> tuple[str, str]:
         config_module: Any = importlib.import_module("botocore.config")
         errors: Any = importlib.import_module("botocore.exceptions")
     except ImportError:
-        raise PreflightError("boto3 is not installed for the preflight check: run `make install`") from None
+        raise PreflightError(
+            "boto3 is not installed for the preflight check: run `make preflight` (it installs .preflight-venv)"
+        ) from None
     try:
         session = boto3.session.Session()
         credentials = session.get_credentials()

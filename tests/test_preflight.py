@@ -97,7 +97,10 @@ def test_without_boto3_the_preflight_says_how_to_install_it(
 ) -> None:
     monkeypatch.setitem(sys.modules, "boto3", None)
     assert preflight.main({"PATH": _terraform(tmp_path, _printing("1.11.4"))}) == 1
-    assert capsys.readouterr().err == "preflight: boto3 is not installed for the preflight check: run `make install`\n"
+    assert (
+        capsys.readouterr().err
+        == "preflight: boto3 is not installed for the preflight check: run `make preflight` (it installs .preflight-venv)\n"
+    )
 
 
 def test_preflight_imports_neither_cdktf_nor_boto3() -> None:
@@ -170,7 +173,7 @@ def sts_url() -> Iterator[str]:
 
 def _preflight(tmp_path: Path, sts: str, *argv: str, **variables: str) -> subprocess.CompletedProcess[str]:
     if not PREFLIGHT_PYTHON.exists():
-        pytest.skip("the preflight virtualenv is not installed (make install)")
+        pytest.skip("the preflight virtualenv is not installed (make preflight)")
     env = {
         "PATH": os.pathsep.join((_terraform(tmp_path, _printing("1.11.4")), "/usr/bin", "/bin")),
         "HOME": str(tmp_path),
