@@ -378,7 +378,14 @@ def _email(setting: _Setting) -> str:
     # email-validator without the DNS check (no network here); quoted local parts,
     # IP-address domains, display names and non-ASCII addresses stay refused, since
     # SNS e-mail subscriptions are not documented to deliver to them.
-    from email_validator import EmailNotValidError, validate_email
+    try:
+        from email_validator import EmailNotValidError, validate_email
+    except ImportError:
+        # The Makefile's destroy and environment checks may run on the machine's python3
+        # before `make install`: one line, not a traceback.
+        raise setting.refuse(
+            "cannot be checked: the email-validator package is not installed (run `make install`)"
+        ) from None
 
     raw = str(setting.value)
     if not raw.isascii():
