@@ -18,6 +18,19 @@ REVERSE_LAYERS := edge app data network
 CDKTF          := cdktf
 DEPLOY_FLAGS   := --skip-synth --auto-approve --ignore-missing-stack-dependencies
 
+# Every goal but these reads environments/$(ENV).toml (the synth, the scan, every AWS target):
+# a missing file is named while the Makefile is read, before anything is installed and before
+# AWS credentials are asked for. The configuration's values are checked by `make preflight`.
+ENV_FREE_GOALS := help install clean unit lint lint-workflows service-test service-lint serve bench-service \
+                  bench docs-check mutation snapshots
+ifneq ($(filter-out $(ENV_FREE_GOALS),$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
+  ENV_REFUSAL := $(shell ENV='$(ENV)' $(if $(CATALOG_ENVIRONMENTS_DIR),CATALOG_ENVIRONMENTS_DIR='$(CATALOG_ENVIRONMENTS_DIR)') \
+    $(if $(wildcard $(PYTHON)),$(PYTHON),python3) scripts/check_environment.py --file 2>&1)
+  ifneq ($(ENV_REFUSAL),)
+    $(error $(ENV_REFUSAL))
+  endif
+endif
+
 # P-07: a destroy goal is refused while the Makefile is read, before anything is installed,
 # synthesized or planned, unless CONFIRM names the environment's suffix; $(error) keeps the
 # refusal to one line. (make 4.3's $(shell) does not see command-line variables: pass them.)
@@ -38,6 +51,8 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 # boto3 (deploy preflight) needs python-dateutil < 3, the synth pins 4.0.0: its own virtualenv too.
 PREFLIGHT_VENV  := .preflight-venv
 PREFLIGHT_STAMP := $(PREFLIGHT_VENV)/.installed
+# The CI workflow linters go into .venv only when `make lint-workflows` (or `make lint`) needs them.
+LINT_STAMP := $(VENV)/.lint-installed
 
 .PHONY: help install synth test unit scan snapshots lint lint-workflows bench docs-check bootstrap deploy destroy outputs preflight clean \
         service-test service-lint serve bench-service image promote \
@@ -48,24 +63,36 @@ help: ## List the targets
 	@awk -F'## ' '/## / && !/^\t/ { split($$1, t, ":"); n = (t[1] ~ /addprefix/) ? t[2] : t[1]; \
 	  gsub(/%/, "<layer>", n); gsub(/ /, "", n); printf "  %-22s %s\n", n, $$2 }' $(MAKEFILE_LIST)
 
-install: $(PY_STAMP) $(NPM_STAMP) $(PREFLIGHT_STAMP) ## Create .venv and node_modules from the pinned dependency files
+install: $(PY_STAMP) $(NPM_STAMP) ## Create .venv and node_modules from the pinned dependency files
 
+# Each install says what it installs, its size and roughly how long it takes (measured on a
+# 2-core machine with a fast network); pip and npm run quietly. The linters, the deploy
+# preflight and the security scan are installed only by the targets that use them.
 $(PY_STAMP): requirements.txt requirements-dev.txt
+	@echo "installing .venv: cdktf and the AWS provider's Python bindings, pytest, ruff, mypy (~700 MB, 1-4 minutes)"
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+$(LINT_STAMP): $(PY_STAMP) requirements-lint.txt
+	@echo "installing actionlint, shellcheck and zizmor into .venv for the CI workflow lint (~50 MB, under a minute)"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-lint.txt
+	touch $@
+
 $(SCAN_STAMP): requirements-scan.txt
+	@echo "installing .checkov-venv: checkov for the security scan (~300 MB, 1-2 minutes)"
 	python3 -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
 	touch $@
 
 $(PREFLIGHT_STAMP): requirements-preflight.txt
+	@echo "installing .preflight-venv: boto3 for the deploy preflight's AWS checks (~60 MB, under a minute)"
 	python3 -m venv $(PREFLIGHT_VENV)
 	$(PREFLIGHT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-preflight.txt
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
+	@echo "installing node_modules: Node.js 22 and the cdktf CLI (~600 MB, about 1 minute)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -74,11 +101,13 @@ synth: install ## Validate configuration, then write cdktf.out/ with the four st
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
 test: unit scan service-test ## Run the test suite, the security scan and the API service's tests
+	@echo "make test: passed (pytest suite, security scan, the API service's tests)"
 
 # The API service (service/) is its own project: its own virtualenv, tests and Dockerfile.
 SERVICE := $(MAKE) --no-print-directory -C service
 
 service-test: ## The API service's tests against a throwaway PostgreSQL (Debian's postgresql package)
+	@echo "== the API service's tests against a throwaway PostgreSQL (about 1-2 minutes)"
 	$(SERVICE) test
 
 service-lint:
@@ -87,7 +116,7 @@ service-lint:
 serve: ## Run the API on localhost:3000 against a throwaway PostgreSQL with sample products; Ctrl-C stops both
 	$(SERVICE) serve
 
-bench-service: ## Requests/s and p50/p99 of one API worker on loopback (needs Debian's wrk; hey from the service's tools)
+bench-service: ## Requests/s and p50/p99 of one API worker on loopback (needs Debian's wrk and hey)
 	$(SERVICE) bench
 
 # The repository is the app layer's catalog-api-images-<suffix> in the environment's region;
@@ -108,9 +137,11 @@ promote: install ## Copy IMAGE=<repository>@sha256:<digest> into this environmen
 	  python3 scripts/publish_image.py promote "$(IMAGE)" "$$account.dkr.ecr.$$2.amazonaws.com/$$1"
 
 unit: install ## Run the pytest suite only (synthesizes the app once)
+	@echo "== pytest over the synthesized Terraform JSON and the scripts (about 1-2 minutes)"
 	$(PYTHON) -m pytest
 
 scan: synth $(SCAN_STAMP) ## checkov over the synthesized stacks (four layers + bootstrap), offline; skips justified in .checkov.yaml
+	@echo "== checkov security scan of the synthesized stacks, offline (about 1 minute)"
 	$(PYTHON) main.py --bootstrap
 	@# checkov exits 0 when it cannot parse a stack (it then checks nothing): that is a failure here.
 	@for dir in cdktf.out/stacks cdktf.out.bootstrap/stacks; do \
@@ -126,25 +157,28 @@ snapshots: install ## Rewrite snapshots/ (and the eager-import digests) from the
 	CATALOG_EAGER_PROVIDER_IMPORT=1 $(PYTHON) -m pytest tests/test_snapshots.py --snapshot-update -q || true
 	$(PYTHON) -m pytest tests/test_snapshots.py -q
 
-lint: install lint-workflows service-lint ## ruff, mypy, actionlint + zizmor on the CI workflows, and the service's lint
+lint: $(PY_STAMP) lint-workflows service-lint ## ruff, mypy, actionlint + zizmor on the CI workflows, and the service's lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-lint-workflows: install ## actionlint (with shellcheck) and zizmor, offline, on .github/workflows/
+lint-workflows: $(LINT_STAMP) ## actionlint (with shellcheck) and zizmor, offline, on .github/workflows/
 	$(VENV)/bin/actionlint -shellcheck=$(VENV)/bin/shellcheck .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
 
 docs-check: install ## Render every mermaid diagram of the docs in headless Chromium (needs Debian's chromium)
 	@command -v chromium >/dev/null || { echo "docs-check: chromium is not installed (apt-get install chromium)"; exit 1; }
-	@test -f .docs-tools/node_modules/mermaid/dist/mermaid.min.js || npm install --prefix .docs-tools --no-audit --no-fund --loglevel=error mermaid@12.3.0
+	@test -f .docs-tools/node_modules/mermaid/dist/mermaid.min.js || { echo "installing mermaid 12.3.0 into .docs-tools for the diagram check (one npm package, about a minute)"; npm install --prefix .docs-tools --no-audit --no-fund --loglevel=error mermaid@12.3.0; }
 	$(PYTHON) scripts/render_mermaid.py .docs-tools/node_modules/mermaid/dist/mermaid.min.js
 
 bench: install ## Time synth (lazy vs eager provider import), the pytest run and a config error; print ratios
 	$(PYTHON) scripts/bench.py
 
-preflight: install
-	@$(PREFLIGHT_VENV)/bin/python scripts/preflight.py
+# The environment file first (one line for a mistake in it), then Terraform, the credentials and
+# the state bucket's owner. Before a bootstrap the bucket may not exist yet: bootstrap creates it.
+preflight: $(PY_STAMP) $(PREFLIGHT_STAMP)
+	@state="$$($(PYTHON) scripts/check_environment.py)"; \
+	  $(PREFLIGHT_VENV)/bin/python scripts/preflight.py $$state $(if $(filter bootstrap,$(MAKECMDGOALS)),--before-bootstrap)
 
 bootstrap: preflight ## Create (or update) the state bucket, a lock table if asked, and the GitHub deploy roles; prints the environment-file keys
 	$(PYTHON) scripts/bootstrap.py check

@@ -8,9 +8,12 @@ the four layer stacks, handing each consumer what it needs from its producers.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
@@ -36,6 +39,19 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent
 OUTDIR = "cdktf.out"
 BOOTSTRAP_OUTDIR = "cdktf.out.bootstrap"
+USAGE = """\
+usage: python main.py [--bootstrap]   (usually through `make synth`)
+
+Validates environments/<ENV>.toml, then synthesizes the four layers (network, data,
+app, edge) into cdktf.out/. Nothing is written when the configuration is refused.
+
+  --bootstrap   synthesize only the remote-state bootstrap stack, into cdktf.out.bootstrap/
+  -h, --help    show this help and exit
+
+Variables: ENV (environment file name, default dev), CATALOG_ENVIRONMENTS_DIR (another
+folder of environment files), CATALOG_OVERRIDES (variables allowed to override the file,
+e.g. CONTAINER_IMAGE), CDKTF_OUTDIR (another output folder).
+"""
 # R-14: on every resource through provider default_tags.
 BASE_TAGS: Mapping[str, str] = {"Environment": "production", "Project": PROJECT, "ManagedBy": "cdktf"}
 # The API's build context, relative to the project root: the default image is built from it.
@@ -186,10 +202,13 @@ def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
     ``cdktf.out.bootstrap/``. With ``CATALOG_SYNTH_TIMINGS=<file>`` the seconds spent
     in each phase are written there as JSON (used by ``make bench``).
     """
+    if "--help" in argv or "-h" in argv:
+        print(USAGE, end="")
+        return 0
     bootstrap = "--bootstrap" in argv
     unknown = [arg for arg in argv if arg != "--bootstrap"]
     if unknown:
-        print(f"usage error: unknown argument {unknown[0]!r}; allowed: --bootstrap", file=sys.stderr)
+        print(f"usage error: unknown argument {unknown[0]!r}; allowed: --bootstrap, --help", file=sys.stderr)
         return 2
     clock = _Clock()
     try:
@@ -297,6 +316,31 @@ def use_project_node(environ: MutableMapping[str, str], root: Path = ROOT) -> No
         environ["PATH"] = os.pathsep.join(filter(None, (str(node.parent), path)))
 
 
+def use_private_temp_dir(environ: MutableMapping[str, str], prefix: str = "catalog-api-synth-") -> Path:
+    """Send this process's temporary files, and its children's, into one new folder removed at exit.
+
+    A synth leaves files in the temporary directory that nothing removes when it is
+    interrupted: jsii's Python runtime copies its JavaScript runtime into a
+    ``tempfile.TemporaryDirectory`` (jsii 1.142.0, jsii/_kernel/providers/process.py,
+    ``_jsii_runtime``; about 2.2 MB), its node kernel unpacks the providers into
+    ``jsii-kernel-*`` folders, and ``cdktf.Testing.app()`` writes ``cdktf.outdir.*``
+    folders it never deletes. TMPDIR (read by Python's tempfile and Node's os.tmpdir())
+    points both at the new folder. The removal is registered before jsii starts, so it
+    runs after jsii's own exit hook has stopped the node process; an interrupted synth,
+    which leaves without exit hooks, calls ``remove_private_temp_dir`` itself.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
+    atexit.register(remove_private_temp_dir, folder)
+    return folder
+
+
+def remove_private_temp_dir(folder: Path) -> None:
+    """Remove a folder made by ``use_private_temp_dir`` and everything in it."""
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _stop_node_quietly() -> None:
     """After an interrupt, end jsii's node process before the staging folder goes.
 
@@ -334,11 +378,14 @@ def _run(argv: Sequence[str]) -> int:
 
 if __name__ == "__main__":
     use_project_node(os.environ)
+    scratch = use_private_temp_dir(os.environ)
     status = _run(sys.argv[1:])
     if status > 128:
         # Interrupted: jsii's exit hook would write to its node process, which the same
         # Ctrl-C has already ended, and print a BrokenPipeError traceback. Everything of
-        # ours is cleaned up by now, so leave without exit hooks.
+        # ours is cleaned up by now (the node process is stopped), so remove the
+        # temporary files and leave without exit hooks.
+        remove_private_temp_dir(scratch)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

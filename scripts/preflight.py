@@ -1,16 +1,20 @@
-"""Check, before any deploy, diff or destroy, that Terraform is new enough and the AWS credentials work.
+"""Check, before any deploy, diff or destroy, that Terraform is new enough, the AWS credentials work
+and the state bucket belongs to the account they resolve to.
 
-    python scripts/preflight.py      (make preflight; every deploy/diff/destroy target runs it first)
+    python scripts/preflight.py [--state-bucket NAME --state-bucket-region REGION [--before-bootstrap]]
 
+``make preflight`` (every deploy/diff/destroy target runs it first) checks the environment
+file with scripts/check_environment.py before this script and passes the state bucket on.
 Prints one line naming what is wrong and exits 1, or one line with the Terraform
 version and the AWS account the deploy would go to and exits 0. Standard library
-only, apart from boto3 for the credential check, which ``make install`` puts in its
+only, apart from boto3 for the credential check, which ``make preflight`` installs in its
 own virtualenv (.preflight-venv: botocore requires python-dateutil < 3, the synth's
 pins have 4.0.0). Importable without cdktf and without boto3.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -18,7 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # The S3 backend's use_lockfile (state locking with a lock object next to the state,
@@ -91,7 +95,9 @@ def caller_identity(environ: Mapping[str, str]) -> tuple[str, str]:
         config_module: Any = importlib.import_module("botocore.config")
         errors: Any = importlib.import_module("botocore.exceptions")
     except ImportError:
-        raise PreflightError("boto3 is not installed for the preflight check: run `make install`") from None
+        raise PreflightError(
+            "boto3 is not installed for the preflight check: run `make preflight` (it installs .preflight-venv)"
+        ) from None
     try:
         session = boto3.session.Session()
         credentials = session.get_credentials()
@@ -128,16 +134,78 @@ def caller_identity(environ: Mapping[str, str]) -> tuple[str, str]:
     return str(identity["Account"]), str(identity["Arn"])
 
 
-def main(environ: Mapping[str, str]) -> int:
+def check_state_bucket(
+    environ: Mapping[str, str], bucket: str, region: str, account: str, *, may_be_absent: bool
+) -> bool:
+    """Whether the state bucket exists; raises PreflightError unless it is ``account``'s (or absent, when allowed).
+
+    S3 bucket names are global: a name in the environment file may belong to another
+    account, which would then receive this project's state. HeadBucket with
+    ExpectedBucketOwner answers 403 when the bucket belongs to another account and 404
+    when no bucket has the name (Amazon S3 API reference, HeadBucket; "Verifying bucket
+    ownership with bucket owner condition", S3 user guide; read 2026-11-29).
+    """
+    boto3: Any = importlib.import_module("boto3")
+    config_module: Any = importlib.import_module("botocore.config")
+    errors: Any = importlib.import_module("botocore.exceptions")
+    config = config_module.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+    where = f"the state bucket {bucket!r} ({region})"
+    try:
+        boto3.session.Session().client("s3", region_name=region, config=config).head_bucket(
+            Bucket=bucket, ExpectedBucketOwner=account
+        )
+    except errors.ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in {"404", "NoSuchBucket", "NotFound"}:
+            if may_be_absent:
+                return False
+            raise PreflightError(
+                f"{where} does not exist: create it with `make bootstrap ENV={environ.get('ENV', 'dev')}` "
+                "or put the name bootstrap printed into the environment file's [state] table"
+            ) from None
+        if code in {"403", "AccessDenied", "Forbidden"}:
+            raise PreflightError(
+                f"{where} is not owned by AWS account {account} (or these credentials may not read it): "
+                "S3 bucket names are global; put a bucket of this account in the environment file's [state] table "
+                f"(`make bootstrap ENV={environ.get('ENV', 'dev')}` creates one and prints the line)"
+            ) from None
+        raise PreflightError(f"could not check {where}: HeadBucket answered {code or error}") from None
+    except (errors.EndpointConnectionError, errors.ConnectTimeoutError, errors.ReadTimeoutError) as error:
+        raise PreflightError(f"could not reach Amazon S3 to check {where}: {error}") from None
+    except errors.BotoCoreError as error:
+        raise PreflightError(f"could not check {where}: {error}") from None
+    return True
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="preflight.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--state-bucket", help="the environment's state bucket: it must belong to the account")
+    parser.add_argument("--state-bucket-region", default=DEFAULT_REGION, help="the state bucket's region")
+    parser.add_argument("--before-bootstrap", action="store_true", help="the state bucket may not exist yet")
+    return parser
+
+
+def main(environ: Mapping[str, str], argv: Sequence[str] = ()) -> int:
+    arguments = _parser().parse_args(list(argv))
     try:
         version = terraform_version(environ)
         account, arn = caller_identity(environ)
+        state = ""
+        if arguments.state_bucket:
+            exists = check_state_bucket(
+                environ,
+                arguments.state_bucket,
+                arguments.state_bucket_region,
+                account,
+                may_be_absent=arguments.before_bootstrap,
+            )
+            state = f"; state bucket {arguments.state_bucket}" + ("" if exists else " (bootstrap creates it)")
     except PreflightError as problem:
         print(f"preflight: {' '.join(str(problem).split())}", file=sys.stderr)
         return 1
-    print(f"preflight: Terraform {version}; AWS account {account} as {arn}")
+    print(f"preflight: Terraform {version}; AWS account {account} as {arn}{state}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(os.environ))
+    sys.exit(main(os.environ, sys.argv[1:]))

@@ -402,7 +402,14 @@ def _email(setting: _Setting) -> str:
     # email-validator without the DNS check (no network here); quoted local parts,
     # IP-address domains, display names and non-ASCII addresses stay refused, since
     # SNS e-mail subscriptions are not documented to deliver to them.
-    from email_validator import EmailNotValidError, validate_email
+    try:
+        from email_validator import EmailNotValidError, validate_email
+    except ImportError:
+        # The Makefile's destroy and environment checks may run on the machine's python3
+        # before `make install`: one line, not a traceback.
+        raise setting.refuse(
+            "cannot be checked: the email-validator package is not installed (run `make install`)"
+        ) from None
 
     raw = str(setting.value)
     if not raw.isascii():
@@ -515,6 +522,14 @@ def _environment_file(environ: Mapping[str, str]) -> tuple[str, Path]:
     if not path.is_file():
         raise ConfigError(f"{ENVIRONMENT_VARIABLE}={name}: there is no {_relative(path)}; available: {listing}")
     return name, path
+
+
+def environment_file(environ: Mapping[str, str]) -> str:
+    """The environment file ``environ`` selects, relative to the project root (e.g. environments/prod.toml).
+
+    Raises ConfigError, one line with the environments available, when there is no such file.
+    """
+    return _relative(_environment_file(environ)[1])
 
 
 def _read_file(path: Path) -> dict[str, Any]:

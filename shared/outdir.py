@@ -439,7 +439,9 @@ def _prepare_parent(target: Target) -> None:
         # os.access answers yes to root even on a read-only mount or under /proc, so try.
         handle, probe = tempfile.mkstemp(prefix=f".{target.name}.probe-", dir=parent)
         os.close(handle)
-        os.unlink(probe)
+        # A concurrent synth's sweep (under its lock, which this check does not take) may
+        # already have removed the probe as a leftover: the write test still succeeded.
+        Path(probe).unlink(missing_ok=True)
     except OSError as error:
         raise OutputError(f"cannot write {target.label} ({target.path}): {_reason(error)}") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -11,6 +12,14 @@ from shared import provider_loader
 
 # A bare `pytest` (outside make) runs jsii on the project's Node 22 too, with no end-of-life banner.
 main.use_project_node(os.environ)
+# Everything the session and its subprocesses write to the temporary directory (jsii's
+# runtime copy and kernel folders, the cdktf.outdir.* folders of Testing.app()) goes into
+# one folder removed when the session ends. pytest's own tmp_path folders stay where pytest
+# keeps them (its last three runs), so a failed test's files can still be read.
+TEMP_ROOT = tempfile.gettempdir()
+"""The machine's temporary directory, for a folder other users must reach (the session's is private)."""
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", TEMP_ROOT)
+main.use_private_temp_dir(os.environ, prefix="catalog-api-tests-")
 # Before any test module imports a provider class: otherwise the package's eager
 # __init__ would load all ~2,200 submodules (~20 s) before the first test.
 provider_loader.enable(eager=os.environ.get(provider_loader.DISABLE_SWITCH) == "1")

@@ -747,3 +747,15 @@ def test_p08_synth_prints_the_override_line_before_building(
     with pytest.raises(SystemExit):
         main.main(environ)
     assert capsys.readouterr().err == "environment prod: overridden by the environment: CONTAINER_IMAGE\n"
+
+
+def test_without_email_validator_an_alarm_email_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Makefile's destroy refusal reads the environment file with the machine's python3
+    # when .venv does not exist yet (a clean clone).
+    monkeypatch.setitem(sys.modules, "email_validator", None)
+    with pytest.raises(ConfigError) as raised:
+        load_config({"ENV": "prod"})
+    assert str(raised.value) == (
+        "environments/prod.toml: alarm_email = 'oncall@example.com' cannot be checked: "
+        "the email-validator package is not installed (run `make install`)"
+    )

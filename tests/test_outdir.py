@@ -19,6 +19,7 @@ import pytest
 
 from shared import outdir
 from shared.outdir import OutputError, Target
+from tests.conftest import TEMP_ROOT
 
 NOBODY = 65534
 
@@ -175,7 +176,7 @@ def test_a_location_no_one_can_write_is_refused_in_one_line(project: Path) -> No
 @pytest.fixture
 def shared_tmp() -> Iterator[Path]:
     """A folder user nobody can reach (pytest's tmp_path is private to root)."""
-    base = Path(tempfile.mkdtemp(prefix="catalog-outdir-"))
+    base = Path(tempfile.mkdtemp(prefix="catalog-outdir-", dir=TEMP_ROOT))
     base.chmod(0o755)
     yield base
     for folder, _, _ in os.walk(base):
@@ -440,3 +441,20 @@ def test_carry_working_files_moves_only_what_the_new_output_lacks(tmp_path: Path
     assert (new / "stacks" / "app" / ".terraform.lock.hcl").read_text() == "lock"
     assert not (new / "stacks" / "edge" / ".terraform").exists(), "nothing invented for a new stack"
     assert not (new / "stacks" / "gone").exists(), "a removed stack without state is not brought back"
+
+
+def test_a_probe_swept_by_a_concurrent_synth_is_not_a_write_failure(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another synth's sweep removes every `.cdktf.out.probe-*` it sees, this one's included,
+    # between its creation and its removal here.
+    create = tempfile.mkstemp
+
+    def create_then_swept(*args: object, **kwargs: object) -> tuple[int, str]:
+        handle, name = create(*args, **kwargs)  # type: ignore[call-overload]
+        outdir.sweep(_target(project, None))
+        return handle, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", create_then_swept)
+    outdir.write(_target(project, None), _synth("new"))
+    assert set(_tags(project / "cdktf.out").values()) == {"new"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -28,6 +29,9 @@ PREFLIGHT_PYTHON = ROOT / ".preflight-venv" / "bin" / "python"
 VALID_KEY = "AKIDCATALOGVALID0001"
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:iam::{ACCOUNT}:user/deployer"
+OWN_BUCKET = "catalog-api-tfstate-prod-123456789012"
+FOREIGN_BUCKET = "catalog-api-tfstate-prod"
+BUCKET_OWNERS = {OWN_BUCKET: ACCOUNT, FOREIGN_BUCKET: "210987654321"}
 
 
 def _terraform(tmp_path: Path, script: str) -> str:
@@ -93,7 +97,10 @@ def test_without_boto3_the_preflight_says_how_to_install_it(
 ) -> None:
     monkeypatch.setitem(sys.modules, "boto3", None)
     assert preflight.main({"PATH": _terraform(tmp_path, _printing("1.11.4"))}) == 1
-    assert capsys.readouterr().err == "preflight: boto3 is not installed for the preflight check: run `make install`\n"
+    assert (
+        capsys.readouterr().err
+        == "preflight: boto3 is not installed for the preflight check: run `make preflight` (it installs .preflight-venv)\n"
+    )
 
 
 def test_preflight_imports_neither_cdktf_nor_boto3() -> None:
@@ -135,6 +142,21 @@ class _FakeSts(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body.encode())
 
+    def do_HEAD(self) -> None:
+        """S3 HeadBucket (path style): the bucket's owner must match x-amz-expected-bucket-owner, as S3 checks it."""
+        bucket = self.path.strip("/").split("/")[0].split("?")[0]
+        expected = self.headers.get("x-amz-expected-bucket-owner")
+        owner = BUCKET_OWNERS.get(bucket)
+        if owner is None:
+            status = 404
+        elif expected is not None and expected != owner:
+            status = 403
+        else:
+            status = 200
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the test reads the preflight's output, not the server's."""
 
@@ -149,9 +171,9 @@ def sts_url() -> Iterator[str]:
     server.server_close()
 
 
-def _preflight(tmp_path: Path, sts: str, **variables: str) -> subprocess.CompletedProcess[str]:
+def _preflight(tmp_path: Path, sts: str, *argv: str, **variables: str) -> subprocess.CompletedProcess[str]:
     if not PREFLIGHT_PYTHON.exists():
-        pytest.skip("the preflight virtualenv is not installed (make install)")
+        pytest.skip("the preflight virtualenv is not installed (make preflight)")
     env = {
         "PATH": os.pathsep.join((_terraform(tmp_path, _printing("1.11.4")), "/usr/bin", "/bin")),
         "HOME": str(tmp_path),
@@ -160,10 +182,11 @@ def _preflight(tmp_path: Path, sts: str, **variables: str) -> subprocess.Complet
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_REGION": "eu-north-1",
         "AWS_ENDPOINT_URL_STS": sts,
+        "AWS_ENDPOINT_URL_S3": sts,
         **variables,
     }
     return subprocess.run(
-        [str(PREFLIGHT_PYTHON), str(ROOT / "scripts" / "preflight.py")],
+        [str(PREFLIGHT_PYTHON), str(ROOT / "scripts" / "preflight.py"), *argv],
         env=env,
         capture_output=True,
         text=True,
@@ -238,3 +261,163 @@ def test_an_old_terraform_stops_the_preflight_before_aws_is_asked(tmp_path: Path
     result = _preflight(tmp_path, sts_url, PATH=path, AWS_ACCESS_KEY_ID=VALID_KEY, AWS_SECRET_ACCESS_KEY="s")
     assert result.returncode == 1
     assert result.stderr.startswith("preflight: Terraform 1.9.8 at ") and "is too old" in result.stderr
+
+
+# --- the state bucket belongs to the deploying account ---------------------------------------
+
+KEYS = {"AWS_ACCESS_KEY_ID": VALID_KEY, "AWS_SECRET_ACCESS_KEY": "secret"}
+
+
+def test_a_state_bucket_of_the_account_passes_and_is_named(tmp_path: Path, sts_url: str) -> None:
+    result = _preflight(tmp_path, sts_url, "--state-bucket", OWN_BUCKET, "--state-bucket-region", "eu-north-1", **KEYS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"preflight: Terraform 1.11.4; AWS account {ACCOUNT} as {ARN}; state bucket {OWN_BUCKET}\n"
+
+
+def test_a_state_bucket_of_another_account_is_refused_in_one_line(tmp_path: Path, sts_url: str) -> None:
+    result = _preflight(tmp_path, sts_url, "--state-bucket", FOREIGN_BUCKET, **KEYS)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"preflight: the state bucket '{FOREIGN_BUCKET}' (eu-north-1) is not owned by AWS account {ACCOUNT} "
+        "(or these credentials may not read it): S3 bucket names are global; put a bucket of this account in the "
+        "environment file's [state] table (`make bootstrap ENV=dev` creates one and prints the line)\n"
+    )
+
+
+def test_a_missing_state_bucket_is_named_with_the_bootstrap(tmp_path: Path, sts_url: str) -> None:
+    result = _preflight(tmp_path, sts_url, "--state-bucket", "catalog-api-tfstate-nobody", ENV="prod", **KEYS)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "preflight: the state bucket 'catalog-api-tfstate-nobody' (eu-north-1) does not exist: create it with "
+        "`make bootstrap ENV=prod` or put the name bootstrap printed into the environment file's [state] table\n"
+    )
+
+
+def test_before_a_bootstrap_the_state_bucket_may_be_missing_but_not_foreign(tmp_path: Path, sts_url: str) -> None:
+    missing = _preflight(tmp_path, sts_url, "--state-bucket", "catalog-api-tfstate-new", "--before-bootstrap", **KEYS)
+    assert missing.returncode == 0, missing.stderr
+    assert missing.stdout.endswith("; state bucket catalog-api-tfstate-new (bootstrap creates it)\n")
+    foreign = _preflight(tmp_path, sts_url, "--state-bucket", FOREIGN_BUCKET, "--before-bootstrap", **KEYS)
+    assert foreign.returncode == 1
+    assert "is not owned by AWS account" in foreign.stderr
+
+
+# --- the environment file is checked first, on every target that reads it ---------------------
+
+STAMPS = ("-o", ".venv/.installed", "-o", "node_modules/.installed", "-o", ".preflight-venv/.installed")
+
+
+def _aws_targets() -> list[str]:
+    """preflight and every target that runs it, as the Makefile declares them (layer patterns expanded)."""
+    text = (ROOT / "Makefile").read_text()
+    targets = {"preflight"}
+    for name, prerequisites in re.findall(r"^([^\s:#=.][^:=]*):(?!=)([^\n#]*)", text, re.MULTILINE):
+        if not re.search(r"(^|\s)preflight(\s|$)", prerequisites.split("##")[0]):
+            continue
+        layered = re.fullmatch(r"\$\(addprefix ([a-z]+)-,\$\(LAYERS\)\)", name.strip())
+        if layered:
+            targets |= {f"{layered.group(1)}-{layer}" for layer in ("network", "data", "app", "edge")}
+        else:
+            targets |= set(name.split())
+    return sorted(targets)
+
+
+def _make(*args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    drop = {"ENV", "CONFIRM", "MAKEFLAGS", "MAKELEVEL", "CATALOG_ENVIRONMENTS_DIR", "CATALOG_OVERRIDES"}
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("AWS_")} | variables
+    return subprocess.run(
+        ["make", "--no-print-directory", *STAMPS, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_aws_targets_are_found() -> None:
+    assert {"preflight", "plan", "deploy", "deploy-app", "destroy", "destroy-edge", "outputs", "bootstrap"} <= set(
+        _aws_targets()
+    )
+
+
+@pytest.mark.parametrize("target", [*_aws_targets(), "synth", "scan", "test"])
+def test_a_mistyped_environment_is_named_before_installs_and_credentials(target: str) -> None:
+    result = _make("-n", target, "ENV=prdo", "CONFIRM=prdo")
+    assert result.returncode != 0
+    assert result.stdout == "", "nothing would run: no install, no preflight, no synth"
+    (line,) = result.stderr.strip().splitlines()
+    assert "ENV=prdo: there is no environments/prdo.toml; available: dev, prod" in line
+    assert "credentials" not in line
+
+
+def test_a_mistyped_environment_stops_a_real_plan_at_once(tmp_path: Path) -> None:
+    result = _make("plan", "ENV=prdo", HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true")
+    assert result.returncode != 0
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.endswith(
+        "configuration error: ENV=prdo: there is no environments/prdo.toml; available: dev, prod.  Stop."
+    )
+
+
+def _no_credentials(tmp_path: Path) -> dict[str, str]:
+    return {
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PATH": os.pathsep.join((_terraform(tmp_path, _printing("1.11.4")), "/usr/bin", "/bin")),
+    }
+
+
+def test_a_wrong_value_is_named_before_credentials(tmp_path: Path) -> None:
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "staging.toml").write_text('suffix = "staging"\nregion = "eu-nort-1"\n')
+    result = _make(
+        "preflight", "ENV=staging", CATALOG_ENVIRONMENTS_DIR=str(tmp_path / "envs"), **_no_credentials(tmp_path)
+    )
+    assert result.returncode != 0
+    own = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    assert len(own) == 1, result.stderr
+    assert own[0].startswith("configuration error: ") and "region = 'eu-nort-1' is not an AWS region" in own[0]
+
+
+def test_the_shipped_example_state_bucket_is_refused_before_credentials(tmp_path: Path) -> None:
+    result = _make("preflight", "ENV=prod", **_no_credentials(tmp_path))
+    assert result.returncode != 0
+    own = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    assert own == [
+        "configuration error: environments/prod.toml: state.bucket = 'example-org-catalog-api-tfstate' is the "
+        "example name the project ships, and S3 bucket names are global (another account may own it): put a name "
+        "of your own there, e.g. catalog-api-tfstate-prod-<your account id>, and run `make bootstrap ENV=prod` to "
+        "create it"
+    ]
+
+
+def test_make_preflight_checks_the_environment_files_state_bucket(tmp_path: Path, sts_url: str) -> None:
+    (tmp_path / "envs").mkdir()
+    for name, bucket in (("own", OWN_BUCKET), ("foreign", FOREIGN_BUCKET)):
+        (tmp_path / "envs" / f"{name}.toml").write_text(
+            f'suffix = "{name}"\nregion = "eu-north-1"\n[state]\nbucket = "{bucket}"\n'
+        )
+    variables = {
+        **_no_credentials(tmp_path),
+        **KEYS,
+        "CATALOG_ENVIRONMENTS_DIR": str(tmp_path / "envs"),
+        "AWS_ENDPOINT_URL_STS": sts_url,
+        "AWS_ENDPOINT_URL_S3": sts_url,
+        "AWS_REGION": "eu-north-1",
+    }
+    own = _make("preflight", "ENV=own", **variables)
+    assert own.returncode == 0, own.stderr
+    assert own.stdout.endswith(f"; state bucket {OWN_BUCKET}\n")
+    foreign = _make("preflight", "ENV=foreign", **variables)
+    assert foreign.returncode != 0
+    assert f"preflight: the state bucket '{FOREIGN_BUCKET}' (eu-north-1) is not owned by AWS account" in foreign.stderr
+
+
+def test_only_a_bootstrap_lets_the_state_bucket_be_missing() -> None:
+    def preflight_line(target: str) -> str:
+        result = _make("-n", target, "ENV=dev")
+        assert result.returncode == 0, result.stderr
+        return next(line for line in result.stdout.splitlines() if "scripts/preflight.py" in line)
+
+    assert preflight_line("bootstrap").endswith("--before-bootstrap")
+    assert "--before-bootstrap" not in preflight_line("deploy")

@@ -305,6 +305,38 @@ def test_p07_destroy_with_confirm_goes_on_to_preflight() -> None:
     assert "scripts/preflight.py" in result.stdout and "cdktf destroy app" in result.stdout
 
 
+@pytest.mark.parametrize("target", ["destroy", "destroy-edge", "destroy-app", "destroy-network"])
+def test_p07_destroy_of_a_protected_environment_is_refused_before_anything_is_deleted(target: str) -> None:
+    result = _make(target, "ENV=prod", "CONFIRM=prod")
+    assert result.returncode != 0
+    assert result.stdout == "", "nothing ran: no preflight, no synth, no Terraform"
+    (line,) = result.stderr.strip().splitlines()
+    assert (
+        "[protection] deletion_protection = true in environments/prod.toml: "
+        "set it to false and deploy (make deploy ENV=prod) before destroying"
+    ) in line
+    assert line.startswith("Makefile:") and f"refused: make {target} " in line
+
+
+def test_p07_protection_turned_on_by_an_override_names_the_variable() -> None:
+    result = _make("-n", "destroy", "CONFIRM=dev", DELETION_PROTECTION="true", CATALOG_OVERRIDES="DELETION_PROTECTION")
+    assert result.returncode != 0
+    assert "DELETION_PROTECTION=true (named in CATALOG_OVERRIDES): set it to false and deploy" in result.stderr
+
+
+def test_p07_protection_turned_off_lets_the_confirmed_destroy_go_on() -> None:
+    result = _make(
+        "-n",
+        "destroy",
+        "ENV=prod",
+        "CONFIRM=prod",
+        DELETION_PROTECTION="false",
+        CATALOG_OVERRIDES="DELETION_PROTECTION",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cdktf destroy $layer" in result.stdout
+
+
 # P-09 ---------------------------------------------------------------------------------------
 
 

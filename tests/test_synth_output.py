@@ -132,7 +132,9 @@ def test_an_interrupted_synth_leaves_the_previous_output_and_no_staging(tmp_path
     outdir = tmp_path / "cdktf.out"
     _previous_output(outdir)
     before = {str(p.relative_to(outdir)): p.read_bytes() for p in outdir.rglob("*") if p.is_file()}
-    process = _synth(tmp_path, _env(CDKTF_OUTDIR=str(outdir)))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    process = _synth(tmp_path, _env(CDKTF_OUTDIR=str(outdir), TMPDIR=str(temp)))
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".cdktf.out.staging-*")):
         assert process.poll() is None and time.monotonic() < deadline, "the synth never started writing"
@@ -151,8 +153,9 @@ def test_an_interrupted_synth_leaves_the_previous_output_and_no_staging(tmp_path
         "the output folder holds the last complete synth"
     ]
     time.sleep(0.5)  # anything still writing into a staging folder would have recreated it by now
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "tmp"]
     assert {str(p.relative_to(outdir)): p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in temp.iterdir()) == [], "jsii's runtime copy and kernel folders are removed"
 
 
 @pytest.mark.slow
@@ -206,3 +209,49 @@ def test_use_project_node_prefers_node_modules_and_respects_a_chosen_node(tmp_pa
     chosen = {"PATH": "/usr/bin", "JSII_NODE": "/opt/node24/bin/node"}
     main.use_project_node(chosen, tmp_path)
     assert chosen == {"PATH": "/usr/bin", "JSII_NODE": "/opt/node24/bin/node"}
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_prints_a_short_usage_and_writes_nothing(tmp_path: Path, flag: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), flag],
+        cwd=tmp_path,
+        env=_env(CDKTF_OUTDIR=str(tmp_path / "out")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith("usage: python main.py [--bootstrap]")
+    assert "--bootstrap" in result.stdout and "ENV" in result.stdout
+    assert len(result.stdout.splitlines()) <= 15, "short"
+    assert list(tmp_path.iterdir()) == [], "nothing synthesized"
+
+
+@pytest.mark.slow
+def test_a_test_session_leaves_nothing_in_the_temporary_directory(tmp_path: Path) -> None:
+    # A session that synthesizes (the shared fixture: jsii's runtime copy, its node kernel,
+    # cdktf.Testing.app()'s outdir) and runs main.py in a subprocess.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={tmp_path / 'base'}",
+            "tests/test_network.py",
+            "tests/test_synth_output.py::test_synth_swaps_in_the_new_output",
+        ],
+        cwd=ROOT,
+        env=_env(TMPDIR=str(temp)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in temp.iterdir()) == []
