@@ -32,6 +32,7 @@ class Mutant:
 
 FARGATE = "shared/components/fargate_service.py"
 BALANCER = "shared/components/load_balancer.py"
+IMAGE_ASSET = "shared/components/image_asset.py"
 AURORA = "shared/components/aurora.py"
 MONITORING = "shared/components/monitoring.py"
 WAF = "shared/components/web_acl.py"
@@ -484,8 +485,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="service-not-waiting-for-capacity-providers",
         file=FARGATE,
-        original="depends_on=[props.load_balancer_ready, capacity_providers],",
-        replacement="depends_on=[props.load_balancer_ready],",
+        original="depends_on=[*props.load_balancer_ready, capacity_providers],",
+        replacement="depends_on=[*props.load_balancer_ready],",
         what="CreateService can run before FARGATE_SPOT is associated with the cluster (R-04)",
     ),
     Mutant(
@@ -708,6 +709,119 @@ MUTANTS: tuple[Mutant, ...] = (
         original="log_retention_days: int = 30\n",
         replacement="log_retention_days: int = 0\n",
         what="container logs kept forever (retention 0 = never expire)",
+    ),
+    # --- shipping the API: built from source, released as a canary (S-01, S-02, S-03) -------------
+    Mutant(
+        id="release-alarms-do-not-roll-back",
+        file=FARGATE,
+        original="alarms=EcsServiceAlarms(alarm_names=list(release.rollback_alarm_names), enable=True, rollback=True),",
+        replacement="alarms=EcsServiceAlarms(alarm_names=list(release.rollback_alarm_names), enable=True, rollback=False),",
+        what="a release whose 5xx rate alarms keeps shifting traffic to the broken version",
+    ),
+    Mutant(
+        id="apply-does-not-wait-for-the-release",
+        file=FARGATE,
+        original="wait_for_steady_state=True,",
+        replacement="wait_for_steady_state=False,",
+        what="make deploy reports success while the canary is still running or rolling back",
+    ),
+    Mutant(
+        id="canary-bake-of-half-an-hour",
+        file=FARGATE,
+        original="canary_bake_minutes: int = 3\n",
+        replacement="canary_bake_minutes: int = 30\n",
+        what="every app deploy waits over half an hour (R-20: well under 15 minutes)",
+    ),
+    Mutant(
+        id="release-starts-in-the-production-target-group",
+        file=APP,
+        original="alternate_target_group_arn=balancer.alternate_target_group_arn,",
+        replacement="alternate_target_group_arn=balancer.target_group_arn,",
+        what="ECS has no second target group: the release fails at CreateService/UpdateService",
+    ),
+    Mutant(
+        id="release-alarms-watch-one-target-group",
+        file=APP,
+        original='target_groups={"a": balancer.target_group_arn_suffix, "b": balancer.alternate_target_group_arn_suffix},',
+        replacement='target_groups={"a": balancer.target_group_arn_suffix},',
+        what="every second release runs in the unwatched target group and is never rolled back",
+    ),
+    Mutant(
+        id="terraform-undoes-the-release-weights",
+        file=BALANCER,
+        original='lifecycle=TerraformResourceLifecycle(ignore_changes=["action"]),',
+        replacement="",
+        what="the next apply resets the listener weights ECS set, sending traffic to the empty target group",
+    ),
+    Mutant(
+        id="production-traffic-to-the-alternate-group",
+        file=BALANCER,
+        original='production_rule = self._weighted_rule("production-rule", listener.arn, primary.arn, alternate.arn, weight=100)',
+        replacement='production_rule = self._weighted_rule("production-rule", listener.arn, primary.arn, alternate.arn, weight=0)',
+        what="the first deploy sends every request to the target group with no tasks (503)",
+    ),
+    Mutant(
+        id="image-run-by-tag",
+        file=IMAGE_ASSET,
+        original='self.image: str = f"{props.repository_url}@{image.image_digest}"',
+        replacement='self.image: str = f"{props.repository_url}:{source.as_string}"',
+        what="the task definition names a tag instead of the digest that was pushed",
+    ),
+    Mutant(
+        id="digest-read-before-the-push",
+        file=IMAGE_ASSET,
+        original="            depends_on=[publish],\n",
+        replacement="",
+        what="the plan reads a tag not pushed yet: a first deploy and every changed service/ fail at plan",
+    ),
+    Mutant(
+        id="new-content-never-rebuilt",
+        file=IMAGE_ASSET,
+        original='triggers_replace={"tag": source.as_string, "repository": props.repository_url},',
+        replacement='triggers_replace={"repository": props.repository_url},',
+        what="a change under service/ never runs the build: the digest lookup fails on the new tag",
+    ),
+    Mutant(
+        id="build-context-ignores-dockerignore",
+        file="shared/image_source.py",
+        original="        if not is_excluded(relative, patterns):\n",
+        replacement="        if True:\n",
+        what="a change to a test or a doc under service/ rebuilds and re-releases the image",
+    ),
+    Mutant(
+        id="placeholder-drops-the-database-host-output",
+        file=APP,
+        original='                "db_host": database.host,\n',
+        replacement="",
+        what="with the placeholder the data layer stops exporting the DB host; a later image deploy fails at plan",
+    ),
+    Mutant(
+        id="config-accepts-another-repository",
+        file="shared/config.py",
+        original="if ecr is None or ecr.group(2) != region or path != repository:",
+        replacement="if ecr is None or ecr.group(2) != region:",
+        what="an image in a repository the execution role cannot pull from ends in CannotPullContainerError",
+    ),
+    Mutant(
+        id="publish-builds-a-changed-context",
+        file="scripts/publish_image.py",
+        original="    if current != tag:\n",
+        replacement="    if False:\n",
+        what="service/ edited after the synth is pushed under a tag that names other content",
+    ),
+    Mutant(
+        id="image-change-redeploys-the-edge",
+        file="scripts/delivery.py",
+        original='SOURCE_LOCALS = ("image_source",)',
+        replacement="SOURCE_LOCALS: tuple[str, ...] = ()",
+        what="make changed lists the edge layer for every change under service/",
+    ),
+    Mutant(
+        id="guardrail-ignores-missing-rollback-alarms",
+        file=GUARDRAILS,
+        original="if name not in alarm_names and _referenced(",
+        replacement="if False and _referenced(",
+        what="a rollback alarm name with a typo passes the S-03 guardrail; ECS watches an alarm that never fires",
     ),
     # --- guardrails themselves ---------------------------------------------------------------
     Mutant(
