@@ -321,3 +321,12 @@ def test_s06_boundary_names_only_this_projects_resources(bootstrap_stack: Json) 
                 )
             else:
                 assert any(m in resource for m in ("catalog-api-", "/catalog-api/", ":RDS*", "rds!cluster-")), resource
+
+
+def test_s06_docs_state_the_tables_size(rows: tuple[iam_table.Row, ...]) -> None:
+    types, actions, reads = iam_table.summary(rows)
+    root = Path(__file__).resolve().parents[1]
+    for doc in ("docs/deployment.md", "docs/security.md"):
+        text = " ".join((root / doc).read_text().split())
+        assert f"{types} types" in text, doc
+        assert f"{actions} distinct" in text and f"{reads} of them read calls" in text, doc
