@@ -26,6 +26,11 @@ _MARGIN = 200
 # Read calls: what a refresh may make. Anything else a read list names is an error.
 READ_VERBS = ("Describe", "Get", "List", "Check", "Validate")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+# What an ARN pattern or condition may name (Placeholders.values).
+PLACEHOLDERS = frozenset(
+    {"region", "global", "account", "project", "suffix", "name", "roles", "state_bucket", "state_objects"}
+    | {"lock_table", "boundary"}
+)
 _TOKEN = re.compile(r"\$\{[^}]*\}")
 
 
@@ -134,6 +139,11 @@ def _grant(row: str, raw: Mapping[str, Any]) -> Grant:
         raise TableError(f'{row}: resources = ["*"] needs a star = "why IAM cannot narrow it"')
     if not (grant.read or grant.write or grant.sensitive):
         raise TableError(f"{row}: a grant needs actions")
+    unknown_names = sorted(set(_PLACEHOLDER.findall(json.dumps([grant.resources, grant.condition]))) - PLACEHOLDERS)
+    if unknown_names:
+        raise TableError(
+            f"{row}: unknown placeholder {{{unknown_names[0]}}}; allowed: {', '.join(sorted(PLACEHOLDERS))}"
+        )
     not_read = [a for a in grant.read if not a.split(":", 1)[-1].startswith(READ_VERBS)]
     if not_read:
         raise TableError(f"{row}: {not_read[0]} is not a read call ({', '.join(READ_VERBS)}…); move it to write")

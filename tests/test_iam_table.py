@@ -105,6 +105,10 @@ def test_s06_each_row_names_a_source_and_star_grants_say_why(rows: tuple[iam_tab
             '[[row]]\ntype = "aws_x"\nlayers = []\nsource = "s"\n[[row.grant]]\nread = ["x:Put"]\nresources = ["a"]\n',
             "aws_x: x:Put is not a read call",
         ),
+        (
+            '[[row]]\ntype = "aws_x"\nlayers = []\nsource = "s"\n[[row.grant]]\nread = ["x:Get"]\nresources = ["{acount}"]\n',
+            "aws_x: unknown placeholder {acount}; allowed: account,",
+        ),
     ],
 )
 def test_s06_a_malformed_row_is_refused_with_one_line(tmp_path: Path, text: str, message: str) -> None:
