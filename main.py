@@ -71,13 +71,17 @@ class Layers:
 def _context(config: Config, *, local_state: bool = False) -> LayerContext:
     from shared.config import StateConfig
     from shared.layer import LayerContext
-    from shared.naming import Naming
+    from shared.naming import PERMISSIONS_BOUNDARY_KIND, Naming
 
+    naming = Naming(project=PROJECT, suffix=config.environment_suffix)
     return LayerContext(
-        naming=Naming(project=PROJECT, suffix=config.environment_suffix),
+        naming=naming,
         region=config.region,
         tags={**BASE_TAGS, "EnvironmentSuffix": config.environment_suffix},
         state=StateConfig() if local_state else config.state,
+        # With a GitHub repository, `make bootstrap` creates the boundary and a deploy role
+        # that may create roles only with it; without one, no boundary policy exists.
+        permissions_boundary=naming.name(PERMISSIONS_BOUNDARY_KIND) if config.github_repository else None,
     )
 
 

@@ -50,6 +50,8 @@ LAYER = "shared/layer.py"
 CONFIG = "shared/config.py"
 GUARDRAILS = "shared/guardrails.py"
 MAIN = "main.py"
+IAM_TABLE = "shared/iam_table.py"
+IAM_ROWS = "shared/data/iam_actions.toml"
 # The WAF action classes a mutant needs but the module does not import.
 _WAF_MODULE = '__import__("cdktf_cdktf_provider_aws.wafv2_web_acl", fromlist=["_"])'
 
@@ -837,5 +839,41 @@ MUTANTS: tuple[Mutant, ...] = (
         original='if body.get("skip_final_snapshot") is not True and not body.get("final_snapshot_identifier")',
         replacement='if body.get("skip_final_snapshot") is False and not body.get("final_snapshot_identifier")',
         what="a cluster that leaves skip_final_snapshot unset (the provider's false) passes the P-07 guardrail",
+    ),
+    # --- the CI roles' table and the workload boundary (S-06) ----------------------------------
+    Mutant(
+        id="plan-role-gets-sensitive-reads",
+        file=IAM_TABLE,
+        original="return grant.read + (grant.write if grant.lock else ())",
+        replacement="return grant.read + grant.sensitive + (grant.write if grant.lock else ())",
+        what="the pull-request plan role may read secret values (GetSecretValue)",
+    ),
+    Mutant(
+        id="no-get-random-password",
+        file=IAM_ROWS,
+        original='read = ["secretsmanager:GetRandomPassword"]',
+        replacement='read = ["secretsmanager:DescribeSecret"]',
+        what="every CI plan and deploy of the app layer fails with AccessDenied on GetRandomPassword",
+    ),
+    Mutant(
+        id="create-role-without-boundary",
+        file=IAM_ROWS,
+        original='write = ["iam:CreateRole", "iam:PutRolePermissionsBoundary"]\nresources = ["{roles}"]\ncondition',
+        replacement='write = ["iam:CreateRole", "iam:PutRolePermissionsBoundary"]\nresources = ["{roles}"]\n# condition',
+        what="the deploy role may create a role without the workload boundary and hand it anything",
+    ),
+    Mutant(
+        id="flow-logs-role-without-boundary",
+        file=FLOW_LOGS,
+        original="permissions_boundary=props.permissions_boundary,",
+        replacement="permissions_boundary=None,",
+        what="the flow-log role is created without the boundary: CI's CreateRole is refused",
+    ),
+    Mutant(
+        id="policy-packing-over-quota",
+        file=IAM_TABLE,
+        original="_MARGIN = 200\n",
+        replacement="_MARGIN = -2000\n",
+        what="a CI role policy over IAM's 6,144-character limit: make bootstrap fails",
     ),
 )

@@ -9,6 +9,7 @@ from cdktf import LocalBackend, S3Backend, TerraformLocal, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
+from shared.components.iam import account_id
 from shared.config import StateConfig
 from shared.naming import Naming
 
@@ -25,6 +26,9 @@ class LayerContext:
     """Tags on every resource via provider default_tags (R-14)."""
     state: StateConfig
     """Where this layer's Terraform state lives (R-18)."""
+    permissions_boundary: str | None = None
+    """Name of the IAM policy (created by `make bootstrap`) every role of the layer carries as its
+    permissions boundary; None: no boundary (no CI deploy role). Default: None."""
 
 
 class LayerStack(TerraformStack):
@@ -40,6 +44,13 @@ class LayerStack(TerraformStack):
         self.region = context.region
         self._default_tags = [AwsProviderDefaultTags(tags={**context.tags, "Layer": layer})]
         AwsProvider(self, "aws", region=context.region, default_tags=self._default_tags)
+        # The boundary lives in the bootstrap stack, not in a layer: its ARN is built from
+        # the account id, as other ARNs are, instead of a cross-stack reference.
+        self.permissions_boundary_arn: str | None = (
+            f"arn:aws:iam::{account_id(self)}:policy/{context.permissions_boundary}"
+            if context.permissions_boundary is not None
+            else None
+        )
         key = f"{context.naming.suffix}/{layer}.tfstate"
         state = context.state
         if state.bucket is not None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 # The API image repository's kind: the app layer creates it and `make image` pushes to it.
 IMAGE_REPOSITORY_KIND = "images"
+# The permissions boundary policy `make bootstrap` creates and every workload role carries.
+PERMISSIONS_BOUNDARY_KIND = "workload-boundary"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -181,6 +181,7 @@ class AppStack(LayerStack):
             "api",
             props=FargateServiceProps(
                 naming=self.naming,
+                permissions_boundary=self.permissions_boundary_arn,
                 region=self.region,
                 subnet_ids=props.private_subnet_ids,
                 security_group_id=props.app_security_group_id,
@@ -218,6 +219,7 @@ class AppStack(LayerStack):
             "rotation-redeploy",
             props=RotationRedeployProps(
                 naming=self.naming,
+                permissions_boundary=self.permissions_boundary_arn,
                 secret_arn=props.database.secret_arn,
                 cluster_arn=service.cluster_arn,
                 service_arn=service.service_arn,

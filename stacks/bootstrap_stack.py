@@ -17,6 +17,7 @@ from shared.components.github_deploy import GithubDeploy, GithubDeployProps
 from shared.components.iam import account_id
 from shared.components.state_backend import StateBackend, StateBackendProps
 from shared.layer import LayerContext, LayerStack
+from shared.naming import PERMISSIONS_BOUNDARY_KIND
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,8 +69,10 @@ class BootstrapStack(LayerStack):
                     account_id=account,
                     region=props.deploy_region or self.region,
                     project=self.naming.project,
+                    suffix=self.naming.suffix,
                     deploy_role_name=self.naming.name("deploy"),
                     plan_role_name=self.naming.name("plan"),
+                    boundary_policy_name=self.naming.name(PERMISSIONS_BOUNDARY_KIND),
                     state_bucket_arn=backend.bucket_arn,
                     state_prefix=self.naming.suffix,
                     lock_table_arn=backend.lock_table_arn,

@@ -62,6 +62,7 @@ class DataStack(LayerStack):
             "aurora",
             props=AuroraPostgresProps(
                 naming=self.naming,
+                permissions_boundary=self.permissions_boundary_arn,
                 vpc_id=props.vpc_id,
                 subnet_ids=props.private_subnet_ids,
                 availability_zones=props.availability_zones,

@@ -44,7 +44,10 @@ class NetworkStack(LayerStack):
             self,
             "flow-logs",
             props=FlowLogsProps(
-                naming=self.naming, vpc_id=network.vpc_id, retention_days=props.flow_log_retention_days
+                naming=self.naming,
+                vpc_id=network.vpc_id,
+                retention_days=props.flow_log_retention_days,
+                permissions_boundary=self.permissions_boundary_arn,
             ),
         )
         # The alarm topic lives in the foundation layer that every other layer reads.

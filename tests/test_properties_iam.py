@@ -40,10 +40,11 @@ def _listed(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-# The CI deploy and plan roles (bootstrap, when a GitHub repository is set) manage the project's
-# resources by design, `service:*` on `catalog-api-*` ARNs; their scope is asserted in
-# tests/test_bootstrap.py and its limits are listed in docs/deployment.md.
-CI_ROLE_POLICIES = ("github_deploy", "github_plan")
+# The CI deploy and plan roles and the workload boundary (bootstrap, when a GitHub repository is
+# set) are built from shared/data/iam_actions.toml on ARN patterns, not references; their scope
+# is asserted in tests/test_iam_table.py and tests/test_bootstrap.py, its limits are listed in
+# docs/deployment.md.
+CI_ROLE_POLICIES = ("github_deploy", "github_plan", "github_workload-boundary")
 
 
 def _statements(synth: Synthesis, bootstrap: Json, *, ci_roles: bool = True) -> Iterator[tuple[str, Statement]]:

@@ -64,6 +64,8 @@ class AuroraPostgresProps:
     """Statements slower than this are logged (log_min_duration_statement). Default: 1000 ms."""
     monitoring_interval_seconds: int = 60
     """Enhanced Monitoring (OS metrics) interval: 0 (off), 1, 5, 10, 15, 30 or 60. Default: 60 s."""
+    permissions_boundary: str | None = None
+    """ARN of the permissions boundary policy its roles carry; None: none. Default: None."""
 
 
 class AuroraPostgres(Construct):
@@ -129,7 +131,11 @@ class AuroraPostgres(Construct):
             ],
         )
         monitoring_role = service_role(
-            self, "monitoring-role", name=naming.name("rds-monitoring"), service="monitoring.rds.amazonaws.com"
+            self,
+            "monitoring-role",
+            name=naming.name("rds-monitoring"),
+            service="monitoring.rds.amazonaws.com",
+            permissions_boundary=props.permissions_boundary,
         )
         IamRolePolicyAttachment(
             self,

@@ -197,6 +197,8 @@ class FargateServiceProps:
     """Seconds between SIGTERM and SIGKILL; Fargate Spot allows at most 120. Default: 120 s."""
     log_retention_days: int = 30
     """Days container logs are kept. Default: 30 days."""
+    permissions_boundary: str | None = None
+    """ARN of the permissions boundary policy its roles carry; None: none. Default: None."""
 
 
 class FargateService(Construct):
@@ -258,6 +260,7 @@ class FargateService(Construct):
             "execution-role",
             name=naming.name("ecs-exec"),
             service="ecs-tasks.amazonaws.com",
+            permissions_boundary=props.permissions_boundary,
             policy=InlinePolicy(
                 id="execution-policy",
                 name="pull-log-read-db-secret",
@@ -308,6 +311,7 @@ class FargateService(Construct):
             "task-role",
             name=naming.name("ecs-task"),
             service="ecs-tasks.amazonaws.com",
+            permissions_boundary=props.permissions_boundary,
             policy=read_own_secrets if props.image is not None else None,
         )
 

@@ -26,6 +26,8 @@ class FlowLogsProps:
     """Days flow log records are kept. Default: 30 days."""
     traffic_type: str = "ALL"
     """ACCEPT, REJECT or ALL. Default: ALL."""
+    permissions_boundary: str | None = None
+    """ARN of the permissions boundary policy its roles carry; None: none. Default: None."""
 
 
 class FlowLogs(Construct):
@@ -37,7 +39,13 @@ class FlowLogs(Construct):
         group = CloudwatchLogGroup(
             self, "logs", name=naming.path("vpc-flow-logs"), retention_in_days=props.retention_days
         )
-        role = service_role(self, "role", name=naming.name("flow-logs"), service="vpc-flow-logs.amazonaws.com")
+        role = service_role(
+            self,
+            "role",
+            name=naming.name("flow-logs"),
+            service="vpc-flow-logs.amazonaws.com",
+            permissions_boundary=props.permissions_boundary,
+        )
         IamRolePolicy(
             self,
             "write-logs",

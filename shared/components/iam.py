@@ -37,9 +37,27 @@ class InlinePolicy:
     """Its statements; every Resource names what the role may touch."""
 
 
-def service_role(scope: Construct, id: str, *, name: str, service: str, policy: InlinePolicy | None = None) -> IamRole:
-    """A role only ``service`` can assume, only on behalf of this account (confused-deputy guard), with its policy."""
-    role = IamRole(scope, id, name=name, assume_role_policy=service_trust(service, source_account=account_id(scope)))
+def service_role(
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    service: str,
+    permissions_boundary: str | None,
+    policy: InlinePolicy | None = None,
+) -> IamRole:
+    """A role only ``service`` can assume, only on behalf of this account (confused-deputy guard), with its policy.
+
+    ``permissions_boundary`` is the ARN of the policy that caps it (the CI deploy role may
+    create roles only with it); None for none.
+    """
+    role = IamRole(
+        scope,
+        id,
+        name=name,
+        assume_role_policy=service_trust(service, source_account=account_id(scope)),
+        permissions_boundary=permissions_boundary,
+    )
     if policy is not None:
         IamRolePolicy(scope, policy.id, name=policy.name, role=role.id, policy=policy_document(list(policy.statements)))
     return role

@@ -42,6 +42,8 @@ class RotationRedeployProps:
     """Retries of UpdateService on throttling or a deployment in progress. Default: 5."""
     retry_interval_seconds: int = 30
     """First retry wait, doubled each attempt. Default: 30 s."""
+    permissions_boundary: str | None = None
+    """ARN of the permissions boundary policy its roles carry; None: none. Default: None."""
 
 
 class RotationRedeploy(Construct):
@@ -55,6 +57,7 @@ class RotationRedeploy(Construct):
             "machine-role",
             name=naming.name("rotation-sfn"),
             service="states.amazonaws.com",
+            permissions_boundary=props.permissions_boundary,
             policy=InlinePolicy(
                 id="machine-policy",
                 name="force-new-deployment",
@@ -120,6 +123,7 @@ class RotationRedeploy(Construct):
             "events-role",
             name=naming.name("rotation-events"),
             service="events.amazonaws.com",
+            permissions_boundary=props.permissions_boundary,
             policy=InlinePolicy(
                 id="events-policy",
                 name="start-rotation-redeploy",
