@@ -225,7 +225,13 @@ def test_deploy_role_cannot_escalate_through_its_own_roles_or_admin_policies(git
     assert deny["Effect"] == "Deny" and deny["Action"] == "iam:*"
     assert {arn.rsplit("/", 1)[1] for arn in deny["Resource"]} == {"catalog-api-deploy-prod", "catalog-api-plan-prod"}
     (attach,) = [s for s in statements if "iam:AttachRolePolicy" in _as_list(s["Action"])]
-    assert attach["Condition"]["ArnLike"] == {"iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/*"}
+    # AWS service-role policies and the one ECS release-traffic policy; never AdministratorAccess.
+    assert attach["Condition"]["ArnLike"] == {
+        "iam:PolicyARN": [
+            "arn:aws:iam::aws:policy/service-role/*",
+            "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",
+        ]
+    }
     roles = "arn:aws:iam::${data.aws_caller_identity.account.account_id}:role/catalog-api-*-prod"
     assert {
         r

@@ -19,10 +19,8 @@ from tests.synth import Json, Synthesis, synthesize
 from tests.test_bootstrap import GITHUB, _synthesize_bootstrap
 
 ACCOUNT = "${data.aws_caller_identity.account.account_id}"
-# Rows for types the layers will contain once the app layer's canary deployment and image
-# build land (a second listener rule, the ECS infrastructure role, the image lookup and
-# build step, the image repository moving to the network layer); nothing else may be unused.
-PENDING = {"aws_lb_listener_rule", "data.aws_ecr_image", "terraform_data"}
+# Rows for types no layer contains yet; none: a row without a type is stale.
+PENDING: set[str] = set()
 # Workload-role actions that come from AWS managed policies rather than the synthesized JSON.
 MANAGED_POLICY_ACTIONS = {
     # AmazonRDSEnhancedMonitoringRole (IAM console / AWS managed policy reference, read 2026-11-29).
@@ -33,6 +31,17 @@ MANAGED_POLICY_ACTIONS = {
         "logs:PutLogEvents",
         "logs:DescribeLogStreams",
         "logs:GetLogEvents",
+    ],
+    # AmazonECSInfrastructureRolePolicyForLoadBalancers (AWS managed policy reference, read 2026-11-29).
+    "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers": [
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:RegisterTargets",
+        "elasticloadbalancing:DeregisterTargets",
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:ModifyRule",
     ],
 }
 ROLE_WRITES_NEEDING_THE_BOUNDARY = (

@@ -413,6 +413,7 @@ class FargateService(Construct):
             assume_role_policy=policy_document(
                 [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]
             ),
+            permissions_boundary=props.permissions_boundary,
         )
         IamRolePolicyAttachment(
             self, "release-role-policy", role=infrastructure_role.name, policy_arn=LOAD_BALANCER_INFRASTRUCTURE_POLICY
