@@ -21,6 +21,7 @@ EXPECTED = {
     ("app", "ecs-memory"): ("AWS/ECS", "MemoryUtilization", "Average", "GreaterThanOrEqualToThreshold", 85),
     ("app", "running-tasks"): ("ECS/ContainerInsights", "RunningTaskCount", "Minimum", "LessThanThreshold", 2),
     ("app", "rotation-redeploy-failed"): ("AWS/States", "ExecutionsFailed", "Sum", "GreaterThanOrEqualToThreshold", 1),
+    ("app", "rotation-redeploy-not-started"): ("AWS/Events", "FailedInvocations", "Sum", "GreaterThanOrEqualToThreshold", 1),
     ("data", "db-cpu"): ("AWS/RDS", "CPUUtilization", "Average", "GreaterThanOrEqualToThreshold", 80),
     ("data", "db-memory"): ("AWS/RDS", "FreeableMemory", "Average", "LessThanOrEqualToThreshold", 256 * 1024 * 1024),
     ("data", "db-connections"): ("AWS/RDS", "DatabaseConnections", "Maximum", "GreaterThanOrEqualToThreshold", 300),
