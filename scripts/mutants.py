@@ -697,13 +697,6 @@ MUTANTS: tuple[Mutant, ...] = (
         what="the admin token written through a stored argument: in state, readable by pull-request plans (S-06)",
     ),
     Mutant(
-        id="admin-token-regenerated",
-        file=GENERATED,
-        original="secret_string_wo_version=props.value_version,",
-        replacement='secret_string_wo_version="${timestamp()}",',
-        what="every apply writes a new admin token behind the running API's back",
-    ),
-    Mutant(
         id="admin-token-short",
         file=GENERATED,
         original="length: int = 48",
