@@ -588,6 +588,29 @@ MUTANTS: tuple[Mutant, ...] = (
                 for pattern in props.cached_paths""",
         what="catalog reads served without HSTS, nosniff and frame deny",
     ),
+    Mutant(
+        id="vpc-origin-updated-in-place",
+        file=CDN,
+        original="""                create_before_destroy=True,
+                replace_triggered_by=[""",
+        replacement="""                create_before_destroy=True,
+                replace_triggered_by=[] and [""",
+        what="a new ALB updates the VPC origin in place, which AWS refuses while it is in use (P-05)",
+    ),
+    Mutant(
+        id="internal-paths-public",
+        file=CDN,
+        original='internal_paths: Sequence[str] = ("/ready", "/ready/*", "/openapi.json")',
+        replacement='internal_paths: Sequence[str] = ("/ready/*",)',
+        what="/ready and /openapi.json answered to anyone through CloudFront",
+    ),
+    Mutant(
+        id="outage-503-cached",
+        file=CDN,
+        original="CloudfrontDistributionCustomErrorResponse(error_code=code, error_caching_min_ttl=0)",
+        replacement="CloudfrontDistributionCustomErrorResponse(error_code=code, error_caching_min_ttl=10)",
+        what="a 503 during a database outage served from the edge for 10 s after it ended",
+    ),
     # --- S3 --------------------------------------------------------------------------------
     Mutant(
         id="tls-only-bucket-not-objects",
@@ -647,13 +670,34 @@ MUTANTS: tuple[Mutant, ...] = (
         replacement='"resources": [{"prefix": "arn:aws:secretsmanager:"}],',
         what="any secret's rotation redeploys the API",
     ),
+    Mutant(
+        id="rotation-start-failure-unwatched",
+        file=ROTATION,
+        original='dimensions={"RuleName": rule.name},',
+        replacement='dimensions={"RuleName": rule.arn},',
+        what="the FailedInvocations alarm watches a metric that never exists: a redeploy that cannot start stays silent",
+    ),
+    Mutant(
+        id="aurora-plain-connections",
+        file=AURORA,
+        original='RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1", apply_method="pending-reboot"),',
+        replacement='RdsClusterParameterGroupParameter(name="rds.force_ssl", value="0", apply_method="pending-reboot"),',
+        what="Aurora accepts connections without TLS",
+    ),
+    Mutant(
+        id="orderable-check-other-class",
+        file=AURORA,
+        original="preferred_instance_classes=[props.instance_class],",
+        replacement='preferred_instance_classes=["db.r6g.large"],',
+        what="the plan checks a class other than the one the instances use",
+    ),
     # --- secrets, repository ----------------------------------------------------------------
     Mutant(
-        id="admin-token-regenerated",
+        id="admin-token-in-state",
         file=GENERATED,
-        original='lifecycle=TerraformResourceLifecycle(ignore_changes=["secret_string"]),',
-        replacement='lifecycle=TerraformResourceLifecycle(ignore_changes=["version_stages"]),',
-        what="every plan writes a new admin token behind the running API's back",
+        original='secret_string_wo=f"${{ephemeral.',
+        replacement='secret_string=f"${{ephemeral.',
+        what="the admin token written through a stored argument: in state, readable by pull-request plans (S-06)",
     ),
     Mutant(
         id="admin-token-short",

@@ -240,7 +240,7 @@ class AppStack(LayerStack):
             self,
             naming=self.naming,
             topic_arn=props.alarm_topic_arn,
-            specs=[*service_alarms(identity, props.alarm_thresholds), redeploy_failed],
+            specs=[*service_alarms(identity, props.alarm_thresholds), redeploy_failed, redeploy.start_failed_alarm],
         )
         TerraformOutput(self, "alb_dns_name", value=balancer.dns_name, description="DNS name of the internal ALB")
         TerraformOutput(self, "ecs_cluster_name", value=service.cluster_name, description="ECS cluster name")

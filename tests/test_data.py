@@ -86,7 +86,7 @@ def test_query_logging_parameter_group_matches_engine_major(synth: Synthesis) ->
     assert group["family"] == synth.ref_data("data", "aws_rds_engine_version", "parameter_group_family")
     assert cluster["engine_version"] == synth.ref_data("data", "aws_rds_engine_version", "version_actual")
     parameters = {p["name"]: p["value"] for p in group["parameter"]}
-    assert parameters == {"log_statement": "ddl", "log_min_duration_statement": "1000"}
+    assert parameters == {"log_statement": "ddl", "log_min_duration_statement": "1000", "rds.force_ssl": "1"}
     assert cluster["db_cluster_parameter_group_name"] == synth.ref("data", "aws_rds_cluster_parameter_group", "name")
 
 

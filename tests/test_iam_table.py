@@ -72,6 +72,7 @@ def _types(synthesis: Synthesis) -> set[str]:
     for doc in synthesis.stacks.values():
         found |= set(doc.get("resource", {}))
         found |= {f"data.{t}" for t in doc.get("data", {})}
+        found |= {f"ephemeral.{t}" for t in doc.get("ephemeral", {})}
         backend = doc["terraform"]["backend"]
         if "s3" in backend:
             found.add("backend.s3")

@@ -23,6 +23,7 @@ EXPECTED = {
     ("app", "rotation-redeploy-failed"): ("AWS/States", "ExecutionsFailed", "Sum", "GreaterThanOrEqualToThreshold", 1),
     ("app", "release-p99-a"): ("AWS/ApplicationELB", "TargetResponseTime", "p99", "GreaterThanOrEqualToThreshold", 2),
     ("app", "release-p99-b"): ("AWS/ApplicationELB", "TargetResponseTime", "p99", "GreaterThanOrEqualToThreshold", 2),
+    ("app", "rotation-redeploy-not-started"): ("AWS/Events", "FailedInvocations", "Sum", "GreaterThanOrEqualToThreshold", 1),
     ("data", "db-cpu"): ("AWS/RDS", "CPUUtilization", "Average", "GreaterThanOrEqualToThreshold", 80),
     ("data", "db-memory"): ("AWS/RDS", "FreeableMemory", "Average", "LessThanOrEqualToThreshold", 256 * 1024 * 1024),
     ("data", "db-connections"): ("AWS/RDS", "DatabaseConnections", "Maximum", "GreaterThanOrEqualToThreshold", 300),

@@ -8,7 +8,11 @@ from tests.synth import STACKS, Synthesis
 
 NAME_ATTRIBUTES = ("name", "bucket", "identifier", "cluster_identifier", "family", "comment")
 # Attributes that look like names but hold something else.
-NOT_NAMES = {("aws_rds_cluster_parameter_group", "family"), ("aws_cloudfront_response_headers_policy", "comment")}
+NOT_NAMES = {
+    ("aws_rds_cluster_parameter_group", "family"),
+    ("aws_cloudfront_response_headers_policy", "comment"),
+    ("aws_cloudfront_function", "comment"),
+}
 
 
 def test_r14_default_tags_on_every_stack(synth: Synthesis) -> None:

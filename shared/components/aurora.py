@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import Precondition, TerraformResourceLifecycle
+from cdktf import Postcondition, Precondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_rds_engine_version import DataAwsRdsEngineVersion
+from cdktf_cdktf_provider_aws.data_aws_rds_orderable_db_instance import DataAwsRdsOrderableDbInstance
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster
@@ -99,6 +100,29 @@ class AuroraPostgres(Construct):
             latest=True,
         )
 
+        # The plan fails, before anything is created, when the instance class is not orderable for
+        # the version the lookup returned. With preferred_instance_classes the data source answers
+        # "no RDS DB Instance Classes match the criteria" (an instance_class filter would also fail
+        # on the several storage types AWS lists per class), but when only one option is left it
+        # returns that one whatever its class (internal/service/rds/orderable_instance_data_source.go):
+        # the postcondition names the setting then.
+        # A data source is read during the plan, and a failed read or postcondition stops the plan.
+        DataAwsRdsOrderableDbInstance(
+            self,
+            "orderable-class",
+            engine="aurora-postgresql",
+            engine_version=version.version_actual,
+            preferred_instance_classes=[props.instance_class],
+            lifecycle=TerraformResourceLifecycle(
+                postcondition=[
+                    Postcondition(
+                        condition=f'${{self.instance_class == "{props.instance_class}"}}',
+                        error_message=f"Instance class {props.instance_class} is not orderable for the looked-up aurora-postgresql version; choose another instance_class.",
+                    )
+                ]
+            ),
+        )
+
         subnet_group = DbSubnetGroup(self, "subnets", name=naming.name("db-subnets"), subnet_ids=list(props.subnet_ids))
         security_group = SecurityGroup(
             self,
@@ -118,7 +142,12 @@ class AuroraPostgres(Construct):
             to_port=POSTGRES_PORT,
             description="PostgreSQL from the API tasks",
         )
-        # Query logging: DDL always, any statement slower than slow_query_ms.
+        # Query logging: DDL always, any statement slower than slow_query_ms. TLS required:
+        # rds.force_ssl is 0 by default in Aurora PostgreSQL ("Securing Aurora PostgreSQL data
+        # with SSL/TLS", Aurora user guide, and AWS knowledge center aurora-postgresql-ssl-certificates,
+        # read 2026-11-29); 1 makes every connection hostssl in pg_hba. pending-reboot is the one
+        # apply method RDS accepts for static and dynamic parameters alike: a new cluster starts
+        # with it, an existing one enforces it from its next reboot (docs/security.md).
         parameters = RdsClusterParameterGroup(
             self,
             "parameters",
@@ -128,6 +157,7 @@ class AuroraPostgres(Construct):
             parameter=[
                 RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
                 RdsClusterParameterGroupParameter(name="log_min_duration_statement", value=str(props.slow_query_ms)),
+                RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1", apply_method="pending-reboot"),
             ],
         )
         monitoring_role = service_role(

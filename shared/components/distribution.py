@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf import DataResource, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistribution,
+    CloudfrontDistributionCustomErrorResponse,
     CloudfrontDistributionDefaultCacheBehavior,
     CloudfrontDistributionLoggingConfig,
     CloudfrontDistributionOrderedCacheBehavior,
+    CloudfrontDistributionOrderedCacheBehaviorFunctionAssociation,
     CloudfrontDistributionOrigin,
     CloudfrontDistributionOriginVpcOriginConfig,
     CloudfrontDistributionRestrictions,
     CloudfrontDistributionRestrictionsGeoRestriction,
     CloudfrontDistributionViewerCertificate,
 )
+from cdktf_cdktf_provider_aws.cloudfront_function import CloudfrontFunction
 from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
     CloudfrontResponseHeadersPolicy,
     CloudfrontResponseHeadersPolicySecurityHeadersConfig,
@@ -47,6 +50,23 @@ USE_ORIGIN_CACHE_CONTROL_QUERY_STRINGS = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
 ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+# Answers 404 at the edge without reaching the origin: a viewer-request function that returns
+# a response object ends the request there (CloudFront Functions, "event structure" and
+# "generate a response", cloudfront-js-2.0; developer guide read 2026-11-29).
+NOT_FOUND_FUNCTION = """function handler(event) {
+  return {
+    statusCode: 404,
+    statusDescription: 'Not Found',
+    headers: {'content-type': {value: 'application/json'}, 'cache-control': {value: 'no-store'}},
+    body: {encoding: 'text', data: '{"detail":"Not Found"}'}
+  };
+}
+"""
+# The origin's server errors CloudFront may otherwise keep for 10 s (the default error
+# caching minimum TTL, "How CloudFront processes HTTP 4xx and 5xx status codes from your
+# origin", developer guide read 2026-11-29): a 503 during a database outage must reach every
+# viewer only while it lasts.
+UNCACHED_ERROR_CODES = (500, 502, 503, 504)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +99,8 @@ class ApiDistributionProps:
     """Edge locations used; PriceClass_100 = North America and Europe. Default: PriceClass_100."""
     web_acl_id: str | None = None
     """ARN of a WAF web ACL (scope CLOUDFRONT); None attaches none. Default: None."""
+    internal_paths: Sequence[str] = ("/ready", "/ready/*", "/openapi.json")
+    """Path patterns CloudFront answers 404 itself (readiness, API schema stay inside the VPC). Default: /ready, /ready/*, /openapi.json."""
 
 
 class ApiDistribution(Construct):
@@ -93,29 +115,60 @@ class ApiDistribution(Construct):
     def __init__(self, scope: Construct, id: str, *, props: ApiDistributionProps) -> None:
         super().__init__(scope, id)
         origin_id = "alb"
+        endpoint = CloudfrontVpcOriginVpcOriginEndpointConfig(
+            name=props.naming.name("alb-origin"),
+            arn=props.origin_arn,
+            http_port=80,
+            https_port=443,
+            origin_protocol_policy="http-only",
+            origin_ssl_protocols=[
+                CloudfrontVpcOriginVpcOriginEndpointConfigOriginSslProtocols(items=["TLSv1.2"], quantity=1)
+            ],
+        )
+        # An origin in use cannot be updated (CannotUpdateEntityWhileInUse,
+        # hashicorp/terraform-provider-aws#40905) and the provider marks none of its arguments
+        # as forcing replacement (internal/service/cloudfront/vpc_origin.go), so a new ALB
+        # would be an in-place update that fails. The ALB lives in the app layer's state, and
+        # replace_triggered_by names only resources of this configuration: this record holds
+        # the endpoint settings read from the app layer, and any change to it replaces the
+        # origin instead. create_before_destroy then creates the new origin, moves the
+        # distribution to it, and only then deletes the old one (docs/deployment.md).
+        endpoint_settings = DataResource(
+            self,
+            "vpc-origin-endpoint",
+            triggers_replace={
+                "arn": props.origin_arn,
+                "name": endpoint.name,
+                "http_port": endpoint.http_port,
+                "https_port": endpoint.https_port,
+                "origin_protocol_policy": endpoint.origin_protocol_policy,
+            },
+        )
         # Creating a VPC origin "can take up to 15 minutes" (AWS's VPC-origin guide), exactly the
         # provider's default timeout (internal/service/cloudfront/vpc_origin.go), after which the
         # resource is left tainted (terraform-aws-modules/terraform-aws-cloudfront#163): allow 30.
-        # An origin in use cannot be updated (CannotUpdateEntityWhileInUse,
-        # hashicorp/terraform-provider-aws#40905), so a replacement is created before the old
-        # one is deleted and the distribution moves over in between.
         vpc_origin = CloudfrontVpcOrigin(
             self,
             "vpc-origin",
             timeouts=CloudfrontVpcOriginTimeouts(create="30m", update="30m", delete="30m"),
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-            vpc_origin_endpoint_config=[
-                CloudfrontVpcOriginVpcOriginEndpointConfig(
-                    name=props.naming.name("alb-origin"),
-                    arn=props.origin_arn,
-                    http_port=80,
-                    https_port=443,
-                    origin_protocol_policy="http-only",
-                    origin_ssl_protocols=[
-                        CloudfrontVpcOriginVpcOriginEndpointConfigOriginSslProtocols(items=["TLSv1.2"], quantity=1)
-                    ],
-                )
-            ],
+            # A bare reference: Terraform reads lifecycle lists as expressions, and the "${...}"
+            # cdktf writes for a resource object is refused at init ("Invalid character").
+            lifecycle=TerraformResourceLifecycle(
+                create_before_destroy=True,
+                replace_triggered_by=[
+                    f"{endpoint_settings.terraform_resource_type}.{endpoint_settings.friendly_unique_id}"
+                ],
+            ),
+            vpc_origin_endpoint_config=[endpoint],
+        )
+        not_found = CloudfrontFunction(
+            self,
+            "internal-not-found",
+            name=props.naming.name("internal-404"),
+            runtime="cloudfront-js-2.0",
+            comment="404 at the edge for paths that stay inside the VPC",
+            publish=True,
+            code=NOT_FOUND_FUNCTION,
         )
         # Security headers on every response, whatever the API sends (overriding it).
         headers = CloudfrontResponseHeadersPolicy(
@@ -157,7 +210,27 @@ class ApiDistribution(Construct):
                     vpc_origin_config=CloudfrontDistributionOriginVpcOriginConfig(vpc_origin_id=vpc_origin.id),
                 )
             ],
+            # Listed first: CloudFront matches path patterns in order.
             ordered_cache_behavior=[
+                CloudfrontDistributionOrderedCacheBehavior(
+                    path_pattern=pattern,
+                    target_origin_id=origin_id,
+                    viewer_protocol_policy="redirect-to-https",
+                    allowed_methods=ALL_METHODS,
+                    cached_methods=["GET", "HEAD"],
+                    compress=True,
+                    cache_policy_id=CACHING_DISABLED,
+                    origin_request_policy_id=props.origin_request_policy_id,
+                    response_headers_policy_id=headers.id,
+                    function_association=[
+                        CloudfrontDistributionOrderedCacheBehaviorFunctionAssociation(
+                            event_type="viewer-request", function_arn=not_found.arn
+                        )
+                    ],
+                )
+                for pattern in props.internal_paths
+            ]
+            + [
                 CloudfrontDistributionOrderedCacheBehavior(
                     path_pattern=pattern,
                     target_origin_id=origin_id,
@@ -182,6 +255,10 @@ class ApiDistribution(Construct):
                 origin_request_policy_id=props.origin_request_policy_id,
                 response_headers_policy_id=headers.id,
             ),
+            custom_error_response=[
+                CloudfrontDistributionCustomErrorResponse(error_code=code, error_caching_min_ttl=0)
+                for code in UNCACHED_ERROR_CODES
+            ],
             restrictions=CloudfrontDistributionRestrictions(
                 geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="none")
             ),

@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
 from shared.components.iam import InlinePolicy, service_role
+from shared.components.monitoring import AlarmSpec
 from shared.naming import Naming
 
 ROTATION_EVENT_TYPE = "Secret Label Updated"
@@ -142,3 +143,17 @@ class RotationRedeploy(Construct):
         )
         self.state_machine_arn: str = machine.arn
         self.state_machine_name: str = machine.name
+        # ExecutionsFailed sees only executions that started; when EventBridge cannot start one
+        # (role, policy or state machine wrong) the rule's FailedInvocations counts it
+        # (AWS/Events, dimension RuleName; EventBridge user guide "Monitoring Amazon EventBridge",
+        # read 2026-11-29).
+        self.start_failed_alarm: AlarmSpec = AlarmSpec(
+            key="rotation-redeploy-not-started",
+            description="The DB secret rotated but EventBridge could not start the redeploy; run make deploy-app or force a new deployment",
+            namespace="AWS/Events",
+            metric="FailedInvocations",
+            dimensions={"RuleName": rule.name},
+            threshold=1,
+            statistic="Sum",
+            evaluation_periods=1,
+        )

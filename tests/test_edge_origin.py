@@ -1,0 +1,93 @@
+"""The edge in front of the internal ALB: origin replacement (P-05), inside-only paths, uncached outages."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.synth import ROOT, STACKS, Json, Synthesis
+
+ALB_ARN_OUTPUT = "data.terraform_remote_state.cross-stack-reference-input-app.outputs."
+
+
+def _distribution(synth: Synthesis) -> Json:
+    return synth.one("edge", "aws_cloudfront_distribution")
+
+
+def test_p05_changed_alb_replaces_the_vpc_origin_before_deleting_the_old_one(synth: Synthesis) -> None:
+    # The provider updates a VPC origin in place, which AWS refuses while a distribution uses it
+    # (hashicorp/terraform-provider-aws#40905): a new ALB must replace the origin instead.
+    origin = synth.one("edge", "aws_cloudfront_vpc_origin")
+    (settings_name, settings) = next(iter(synth.resources("edge", "terraform_data").items()))
+    lifecycle = origin["lifecycle"]
+    assert lifecycle["create_before_destroy"] is True
+    # A bare reference: Terraform refuses "${...}" in lifecycle lists at init.
+    assert lifecycle["replace_triggered_by"] == [f"terraform_data.{settings_name}"]
+    endpoint = origin["vpc_origin_endpoint_config"][0]
+    # Every endpoint setting the provider would otherwise update in place triggers the replacement,
+    # the ALB's ARN read from the app layer's state first of all.
+    triggers = settings["triggers_replace"]
+    assert triggers["arn"] == endpoint["arn"] and endpoint["arn"].startswith("${" + ALB_ARN_OUTPUT)
+    for key in ("name", "http_port", "https_port", "origin_protocol_policy"):
+        assert triggers[key] == endpoint[key], key
+    # The distribution follows the new origin's id in the same apply.
+    (cdn_origin,) = _distribution(synth)["origin"]
+    assert cdn_origin["vpc_origin_config"]["vpc_origin_id"] == synth.ref("edge", "aws_cloudfront_vpc_origin", "id")
+
+
+def test_p05_internal_paths_answer_404_at_the_edge(synth: Synthesis) -> None:
+    contract = json.loads((ROOT / "service" / "contract.json").read_text())
+    behaviors = _distribution(synth)["ordered_cache_behavior"]
+    function_ref = synth.ref("edge", "aws_cloudfront_function", "arn")
+    blocked = [
+        b["path_pattern"]
+        for b in behaviors
+        if [(f["event_type"], f["function_arn"]) for f in b.get("function_association", [])]
+        == [("viewer-request", function_ref)]
+    ]
+    assert {contract["ready_path"], contract["ready_path"] + "/*", "/openapi.json"} <= set(blocked)
+    assert contract["health_path"] not in blocked, "the ALB health check path stays reachable"
+    # Path patterns are matched in order: the blocked ones come before any pattern that could match them.
+    assert [b["path_pattern"] for b in behaviors[: len(blocked)]] == blocked
+    function = synth.one("edge", "aws_cloudfront_function")
+    assert function["publish"] is True and function["runtime"] == "cloudfront-js-2.0"
+    assert "statusCode: 404" in function["code"] and "request" not in function["code"].split("return", 1)[1]
+
+
+def test_p05_origin_server_errors_are_not_cached_at_the_edge(synth: Synthesis) -> None:
+    responses = {r["error_code"]: r for r in _distribution(synth)["custom_error_response"]}
+    assert {500, 502, 503, 504} <= set(responses)
+    for code in (500, 502, 503, 504):
+        assert responses[code]["error_caching_min_ttl"] == 0, code
+        assert "response_page_path" not in responses[code], "the API's own error body reaches the viewer"
+
+
+TERRAFORM_REJECTED_CONFIG = "The Terraform configuration must be valid before initialization"
+
+
+@pytest.mark.parametrize("layer", STACKS)
+def test_p05_terraform_parses_every_layer(layer: str, synth: Synthesis, tmp_path: Path) -> None:
+    """Terraform itself reads each layer's JSON (ephemeral blocks, lifecycle references) before it
+    looks for providers: with an empty plugin directory init stops at the provider, offline."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("terraform is not installed")
+    (tmp_path / "cdk.tf.json").write_text(synth.texts[layer])
+    plugins = tmp_path / "no-plugins"
+    plugins.mkdir()
+    result = subprocess.run(
+        [terraform, "init", "-backend=false", "-input=false", "-no-color", f"-plugin-dir={plugins}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"},
+    )
+    output = result.stdout + result.stderr
+    assert TERRAFORM_REJECTED_CONFIG not in output, output
+    assert "Initializing provider plugins" in output, output
