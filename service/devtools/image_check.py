@@ -449,7 +449,10 @@ def boot(image: str, env: Mapping[str, str], port: int, log: Path) -> Boot:
         args += ["--env", f"{name}={value}"]
     log_path = CACHE_DIR / "last-service.log"
     with log_path.open("wb") as out:
-        process = subprocess.Popen([*args, container, "--", *command], stdout=out, stderr=subprocess.STDOUT)
+        # Its own process group: killing `buildah run` alone would leave the chroot'ed service running.
+        process = subprocess.Popen(
+            [*args, container, "--", *command], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     return Boot(container=container, config=config, process=process, port=port, log_path=log_path)
 
 
@@ -525,9 +528,9 @@ def check_requests(
     done.append(f"its {row[0]} database connection(s) use TLS")
     uid = _uid(service_pid(booted))
     expected = int(str(booted.config.get("User") or "0").split(":")[0])
-    if uid != expected:
-        raise CheckFailedError(f"checks: the service runs as uid {uid}, the image's USER is {expected}")
-    done.append(f"the service runs as uid {uid} (the image's USER)")
+    if uid != expected or uid == 0:
+        raise CheckFailedError(f"checks: the service runs as uid {uid} (image USER {expected}); it must not be root")
+    done.append(f"the service runs as uid {uid} (the image's USER, not root)")
     return done
 
 
@@ -646,10 +649,11 @@ def run(app_stack: Path | None, *, cold: bool, steps: Steps, cleanups: list[Call
 
 
 def _remove_container(booted: Boot) -> None:
-    if booted.process.poll() is None:
-        booted.process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            booted.process.wait(timeout=10)
+    """Kill whatever still runs in the boot's process group, then remove the container (and its mount)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(booted.process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        booted.process.wait(timeout=10)
     subprocess.run(["buildah", "rm", booted.container], capture_output=True, check=False)
 
 
@@ -676,7 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cleanups: list[Callable[[], None]] = []
     steps = Steps(total=7)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(stop_signal, _raise_interrupt)
     try:
         run(args.app_stack, cold=args.cold, steps=steps, cleanups=cleanups)
     except CheckFailedError as exc:
