@@ -579,7 +579,7 @@ def _preflight(*, need_debootstrap: bool) -> None:
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         raise CheckFailedError(
-            f"preflight: {', '.join(missing)} not installed; on Debian: apt-get install -y buildah debootstrap"
+            f"preflight: {', '.join(missing)} not installed; on Debian: apt-get install -y buildah debootstrap openssl"
         )
 
 

@@ -29,7 +29,7 @@ def _unavailable() -> str | None:
     if os.geteuid() != 0:
         return "needs root (buildah --isolation chroot, debootstrap)"
     missing = [tool for tool in ("buildah", "debootstrap", "openssl") if shutil.which(tool) is None]
-    return f"{', '.join(missing)} not installed (apt-get install -y buildah debootstrap)" if missing else None
+    return f"{', '.join(missing)} not installed (apt-get install -y buildah debootstrap openssl)" if missing else None
 
 
 def _stack(environment: list[dict[str, str]], secrets: list[dict[str, str]]) -> dict[str, Any]:
