@@ -130,7 +130,9 @@ def synthesize_app_layer(workdir: Path, log: Path) -> Path:
             [str(python), "main.py"], cwd=REPO_ROOT, env=env, stdout=out, stderr=out, timeout=600, check=False
         )
     if done.returncode != 0:
-        raise CheckFailedError(f"task definition: the synth failed (exit {done.returncode})")
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        reason = lines[-1][:300] if lines else "(no output)"
+        raise CheckFailedError(f"task definition: the synth failed (exit {done.returncode}): {reason}")
     return workdir / "cdktf.out" / "stacks" / "app" / "cdk.tf.json"
 
 
@@ -596,6 +598,8 @@ def run(app_stack: Path | None, *, cold: bool, steps: Steps, cleanups: list[Call
         BASE_TAR.unlink(missing_ok=True)
         for name in (IMAGE, STANDIN_IMAGE):
             subprocess.run(["buildah", "rmi", "--force", name], capture_output=True, check=False)
+        # The layer cache of earlier builds (untagged images) goes too: nothing is reused.
+        subprocess.run(["buildah", "rmi", "--prune"], capture_output=True, check=False)
     need_base = not _image_exists(STANDIN_IMAGE)
     _preflight(need_debootstrap=need_base and not BASE_TAR.exists())
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,7 +76,7 @@ def test_image_built_from_the_dockerfile_serves_health_list_and_token_write_with
         assert line in done.stdout, done.stdout
 
 
-def test_every_variable_the_task_definition_lists_is_passed_and_only_addresses_are_replaced(tmp_path: Any) -> None:
+def test_every_variable_the_task_definition_lists_is_passed_and_only_addresses_are_replaced(tmp_path: Path) -> None:
     stack = tmp_path / "cdk.tf.json"
     environment = [
         {"name": "PORT", "value": "3000"},
@@ -110,7 +111,7 @@ def test_every_variable_the_task_definition_lists_is_passed_and_only_addresses_a
     ],
 )
 def test_a_task_definition_the_check_cannot_reproduce_is_refused_by_name(
-    tmp_path: Any, environment: list[dict[str, str]], secrets: list[dict[str, str]], message: str
+    tmp_path: Path, environment: list[dict[str, str]], secrets: list[dict[str, str]], message: str
 ) -> None:
     stack = tmp_path / "cdk.tf.json"
     stack.write_text(json.dumps(_stack(environment, secrets)))
