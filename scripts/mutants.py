@@ -487,8 +487,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="service-not-waiting-for-capacity-providers",
         file=FARGATE,
-        original="depends_on=[*props.load_balancer_ready, capacity_providers],",
-        replacement="depends_on=[*props.load_balancer_ready],",
+        original="depends_on=[*props.load_balancer_ready, *props.start_after, capacity_providers],",
+        replacement="depends_on=[*props.load_balancer_ready, *props.start_after],",
         what="CreateService can run before FARGATE_SPOT is associated with the cluster (R-04)",
     ),
     Mutant(
@@ -693,11 +693,18 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     # --- secrets, repository ----------------------------------------------------------------
     Mutant(
-        id="admin-token-in-state",
+        id="admin-token-regenerated-every-apply",
         file=GENERATED,
-        original='secret_string_wo=f"${{ephemeral.',
-        replacement='secret_string=f"${{ephemeral.',
-        what="the admin token written through a stored argument: in state, readable by pull-request plans (S-06)",
+        original='triggers_replace={"secret": secret.arn, "version": str(props.value_version)},',
+        replacement='triggers_replace={"secret": secret.arn, "version": "${timestamp()}"},',
+        what="every deploy writes a new admin token: running tasks and clients keep the old one",
+    ),
+    Mutant(
+        id="tasks-start-before-the-token-has-a-value",
+        file=APP,
+        original="                start_after=[admin_token.ready],\n",
+        replacement="",
+        what="the first tasks read an admin token secret that has no value yet and fail to start",
     ),
     Mutant(
         id="admin-token-short",
@@ -895,9 +902,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="no-get-random-password",
         file=IAM_ROWS,
-        original='read = ["secretsmanager:GetRandomPassword"]',
-        replacement='read = ["secretsmanager:DescribeSecret"]',
-        what="every CI plan and deploy of the app layer fails with AccessDenied on GetRandomPassword",
+        original='write = ["secretsmanager:GetRandomPassword"]',
+        replacement='write = ["secretsmanager:DescribeSecret"]',
+        what="every CI deploy of the app layer fails with AccessDenied on GetRandomPassword",
     ),
     Mutant(
         id="create-role-without-boundary",

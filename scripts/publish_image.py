@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from shared.image_source import TAG_PREFIX, source_tag  # noqa: E402
 
+# How the synthesized app layer says it builds the image (shared/components/image_asset.py).
+PUBLISH_MARKER = '"python3 scripts/publish_image.py"'
 _REPOSITORY_URL = re.compile(
     r"(?P<registry>[0-9]{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)/(?P<name>[a-z0-9._/-]+)"
 )
@@ -155,16 +157,24 @@ def publish(environ: Mapping[str, str], root: Path = ROOT) -> None:
 
 
 def ready(app_layer: Path) -> None:
-    """Before any layer deploys: if the synthesized app layer builds the image, Docker and the AWS CLI must work."""
-    if not app_layer.is_file() or '"terraform_data"' not in app_layer.read_text():
-        return
-    for tool in ("aws", "docker"):
+    """Before any layer deploys: the tools the app layer's provisioners need must work.
+
+    The AWS CLI stores the admin token's value (scripts/secret_value.py); Docker builds the
+    image when the app layer builds it from service/ (not for a prebuilt digest or the placeholder).
+    """
+    text = app_layer.read_text() if app_layer.is_file() else ""
+    needed = [tool for tool, marker in (("aws", '"local-exec"'), ("docker", PUBLISH_MARKER)) if marker in text]
+    for tool in needed:
         if shutil.which(tool) is None:
-            raise PublishError(
-                f"{tool} is not installed: the app layer builds the API image from service/ during the deploy "
+            why = (
+                "the app layer builds the API image from service/ during the deploy "
                 '(or set image in the environment file to a prebuilt digest, or "placeholder")'
+                if tool == "docker"
+                else "the app layer's deploy stores the admin token's value with it"
             )
-    _docker_ready()
+            raise PublishError(f"{tool} is not installed: {why}")
+    if "docker" in needed:
+        _docker_ready()
 
 
 def promote(source: str, target_url: str) -> str:

@@ -151,6 +151,7 @@ class AppStack(LayerStack):
                 name=self.naming.name("admin-token"),
                 description="Bearer token of the catalog API's write endpoints",
                 recovery_window_days=7 if props.deletion_protection else 0,
+                region=self.region,
             ),
         )
         balancer = LoadBalancer(
@@ -187,6 +188,7 @@ class AppStack(LayerStack):
                 security_group_id=props.app_security_group_id,
                 target_group_arn=balancer.target_group_arn,
                 load_balancer_ready=balancer.ready,
+                start_after=[admin_token.ready],
                 release=CanaryRelease(
                     alternate_target_group_arn=balancer.alternate_target_group_arn,
                     production_listener_rule_arn=balancer.production_rule_arn,

@@ -226,9 +226,11 @@ def test_s06_the_roles_have_what_the_issue_found_missing(ci_stack: Json) -> None
     deploy = list(_role_statements(ci_stack, "catalog-api-deploy-prod"))
     plan = list(_role_statements(ci_stack, "catalog-api-plan-prod"))
     rds = f"arn:aws:rds:eu-north-1:{ACCOUNT}"
-    for role in (deploy, plan):
-        # IAM grants GetRandomPassword only on "*" (Service Authorization Reference, Secrets Manager).
-        assert _allows(role, "secretsmanager:GetRandomPassword", ["*"], None)
+    # IAM grants GetRandomPassword only on "*" (Service Authorization Reference, Secrets Manager).
+    # The deploy stores the admin token's value with it; no plan calls it any more (no data
+    # source or ephemeral resource draws a password), so the plan role does not need it.
+    assert _allows(deploy, "secretsmanager:GetRandomPassword", ["*"], None)
+    assert not _allows(plan, "secretsmanager:GetRandomPassword", ["*"], None)
     assert _allows(deploy, "rds:CreateDBInstance", [f"{rds}:pg:default*", f"{rds}:og:default*"], None)
     assert _allows(deploy, "rds:CreateDBClusterSnapshot", [f"{rds}:cluster-snapshot:catalog-api-*-prod"], None)
     assert _allows(plan, "application-autoscaling:ListTagsForResource", ["*"], None)

@@ -188,7 +188,7 @@ def test_s01_promote_takes_only_an_ecr_image_by_digest(project: Path, source: st
 def test_s01_a_deploy_that_builds_stops_first_without_docker(project: Path, tmp_path: Path) -> None:
     # Checked before the network layer deploys, not halfway through the app layer's apply.
     building = tmp_path / "app.tf.json"
-    building.write_text('{"resource": {"terraform_data": {"publish": {}}}}')
+    building.write_text('{"provisioner": [{"local-exec": {"command": "python3 scripts/publish_image.py"}}]}')
     (project.parent / "bin" / "docker").unlink()
     env = {"CDKTF_APP_LAYER": str(building), "PATH": str(project.parent / "bin")}
     done = subprocess.run(
@@ -197,7 +197,7 @@ def test_s01_a_deploy_that_builds_stops_first_without_docker(project: Path, tmp_
     assert done.returncode == 1
     assert done.stderr.startswith("image: docker is not installed: the app layer builds the API image from service/")
     prebuilt = tmp_path / "prebuilt.tf.json"
-    prebuilt.write_text('{"resource": {}}')
+    prebuilt.write_text('{"provisioner": [{"local-exec": {"command": "python3 scripts/secret_value.py"}}]}')
     done = subprocess.run(
         [sys.executable, "scripts/publish_image.py", "ready"],
         cwd=project,
@@ -206,3 +206,13 @@ def test_s01_a_deploy_that_builds_stops_first_without_docker(project: Path, tmp_
         text=True,
     )
     assert (done.returncode, done.stderr) == (0, ""), "a prebuilt digest or the placeholder needs no Docker"
+    (project.parent / "bin" / "aws").unlink()
+    done = subprocess.run(
+        [sys.executable, "scripts/publish_image.py", "ready"],
+        cwd=project,
+        env={**env, "CDKTF_APP_LAYER": str(prebuilt)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr == "image: aws is not installed: the app layer's deploy stores the admin token's value with it\n"

@@ -169,6 +169,8 @@ class FargateServiceProps:
     """The listeners and rules using the target groups; the service is created after them."""
     release: CanaryRelease
     """How a new task definition reaches production: canary with alarm rollback."""
+    start_after: Sequence[ITerraformDependable] = ()
+    """What must exist before the first task starts, e.g. the admin token's value. Default: nothing."""
     database: DatabaseConnection
     """Connection the container receives as environment and secrets."""
     image: str | None
@@ -479,7 +481,7 @@ class FargateService(Construct):
             # first; on destroy the association must outlive the service ("The specified capacity
             # provider strategy cannot contain a capacity provider that is not associated with the
             # cluster"; aws/containers-roadmap#631 asks for the same explicit dependency).
-            depends_on=[*props.load_balancer_ready, capacity_providers],
+            depends_on=[*props.load_balancer_ready, *props.start_after, capacity_providers],
         )
 
         target = AppautoscalingTarget(

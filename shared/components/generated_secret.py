@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from cdktf import TerraformStack
+from cdktf import DataResource, ITerraformDependable, LocalExecProvisioner, TerraformStack
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
-from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from constructs import Construct
 
-# An ephemeral resource is opened on every plan and apply and never written to state or plan
-# (Terraform >= 1.10); a write-only argument is sent to the provider and never stored (>= 1.11).
-# https://developer.hashicorp.com/terraform/language/resources/ephemeral and
-# https://developer.hashicorp.com/terraform/language/resources/ephemeral/write-only, read 2026-11-29.
-# No terraform.required_version for it: checkov 3.3's JSON parser fails on that string
-# ("this method receives only dicts") and would then check nothing in the layer; Terraform
-# 1.11.4 parses the ephemeral block (tests/test_edge_origin.py runs its init offline).
-# The AWS provider's ephemeral resource calling GetRandomPassword
-# (internal/service/secretsmanager/random_password_ephemeral.go); cdktf 0.21 generates no
-# class for ephemeral resources, so the block is written with the stack's override escape hatch.
-EPHEMERAL_TYPE = "aws_secretsmanager_random_password"
+from shared.components.image_asset import PROJECT_ROOT_FROM_STACK
+
+# Terraform never sees the value: it creates the secret, and a provisioner of a
+# terraform_data keyed on the secret and value_version runs scripts/secret_value.py, which
+# asks Secrets Manager for a random value (GetRandomPassword) and stores it (PutSecretValue)
+# straight from AWS CLI to AWS CLI. No secret version resource exists in the configuration,
+# so nothing is kept in state or plan and a refresh never calls GetSecretValue: the provider
+# reads a managed aws_secretsmanager_secret_version with GetSecretValue on every refresh, even
+# a write-only one (internal/service/secretsmanager/secret_version.go, read 2026-11-29), which
+# would make every plan need the value. A plan never runs provisioners.
+SET_VALUE_COMMAND = "python3 scripts/secret_value.py"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,16 +35,15 @@ class GeneratedSecretProps:
     """Days a deleted secret can be restored; 0 deletes at once so destroy/recreate works (F-6). Default: 0."""
     value_version: int = 1
     """Raise it to have the next apply write a new random value (rotation on purpose). Default: 1."""
+    region: str = "eu-north-1"
+    """Region of the secret, for the AWS CLI that sets its value. Default: eu-north-1."""
 
 
 class GeneratedSecret(Construct):
-    """The value comes from Secrets Manager's GetRandomPassword and never reaches Terraform state.
+    """The value comes from Secrets Manager's GetRandomPassword and never reaches Terraform.
 
-    An ephemeral ``aws_secretsmanager_random_password`` feeds the write-only
-    ``secret_string_wo`` of the secret version: the provider sends it to PutSecretValue and
-    keeps only ``secret_string_wo_version`` in state. The ephemeral resource draws a new
-    value on every run, but the provider writes only when the version number changes, so a
-    plan never rotates the token behind the API's back and never needs GetSecretValue.
+    ``ready`` is the step that stores the value: whatever reads the secret at start (the
+    API's tasks) waits for it.
     """
 
     def __init__(self, scope: Construct, id: str, *, props: GeneratedSecretProps) -> None:
@@ -55,13 +52,8 @@ class GeneratedSecret(Construct):
             raise ValueError(f"recovery_window_days={props.recovery_window_days} is not allowed: 0 or 7-30 (F-6)")
         if props.value_version < 1:
             raise ValueError(f"value_version={props.value_version} is not allowed: a whole number from 1")
-        stack = TerraformStack.of(self)
-        # Terraform identifiers: letters, digits, underscores and dashes.
-        random_name = re.sub(r"[^A-Za-z0-9_-]", "_", self.node.path)
-        stack.add_override(
-            f"ephemeral.{EPHEMERAL_TYPE}.{random_name}",
-            {"password_length": props.length, "exclude_punctuation": True, "include_space": False},
-        )
+        if not 32 <= props.length <= 4096:
+            raise ValueError(f"length={props.length} is not allowed: 32 to 4096 characters")
         secret = SecretsmanagerSecret(
             self,
             "secret",
@@ -69,11 +61,37 @@ class GeneratedSecret(Construct):
             description=props.description,
             recovery_window_in_days=props.recovery_window_days,
         )
-        SecretsmanagerSecretVersion(
+        value = DataResource(
             self,
             "value",
-            secret_id=secret.id,
-            secret_string_wo=f"${{ephemeral.{EPHEMERAL_TYPE}.{random_name}.random_password}}",
-            secret_string_wo_version=props.value_version,
+            # A new secret (a replaced one included) or a raised value_version writes a new value.
+            triggers_replace={"secret": secret.arn, "version": str(props.value_version)},
+            provisioners=[
+                LocalExecProvisioner(
+                    type="local-exec",
+                    working_dir=PROJECT_ROOT_FROM_STACK,
+                    command=SET_VALUE_COMMAND,
+                    environment={
+                        "SECRET_ID": secret.arn,
+                        "SECRET_LENGTH": str(props.length),
+                        "AWS_REGION": props.region,
+                    },
+                )
+            ],
+        )
+        # Environments deployed before this construct kept the value in a managed secret version
+        # of the same construct path. Destroying it would strip the stage AWSCURRENT from a
+        # version while the new value is being stored; Terraform forgets it instead
+        # (a removed block, Terraform >= 1.7; https://developer.hashicorp.com/terraform/language/resources/syntax#removing-resources,
+        # read 2026-11-29). The value stays in Secrets Manager as a previous version.
+        TerraformStack.of(self).add_override(
+            "removed",
+            [
+                {
+                    "from": f"aws_secretsmanager_secret_version.{value.friendly_unique_id}",
+                    "lifecycle": {"destroy": False},
+                }
+            ],
         )
         self.arn: str = secret.arn
+        self.ready: ITerraformDependable = value
