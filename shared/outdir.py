@@ -439,7 +439,10 @@ def _prepare_parent(target: Target) -> None:
         # os.access answers yes to root even on a read-only mount or under /proc, so try.
         handle, probe = tempfile.mkstemp(prefix=f".{target.name}.probe-", dir=parent)
         os.close(handle)
-        os.unlink(probe)
+        # A synth holding the lock sweeps probe files, this one's included, while this check
+        # runs before taking the lock: the probe already gone is not a write failure.
+        with suppress(FileNotFoundError):
+            os.unlink(probe)
     except OSError as error:
         raise OutputError(f"cannot write {target.label} ({target.path}): {_reason(error)}") from None
 
