@@ -101,7 +101,8 @@ def _one_run(
     if code == 0:
         return "survived", "", output
     if code in (1, 2):
-        failed = failing_tests(output)
+        # Only test node ids: pytest's captured log lines also start with "ERROR".
+        failed = [node for node in failing_tests(output) if node.startswith("tests/")]
         return "killed", failed[0] if failed else "collection or setup error", output
     raise MutantError(f"{mutant.id if mutant else 'baseline'}: pytest exited with {code}:\n{output[-2000:]}")
 
@@ -166,7 +167,7 @@ def main(argv: Sequence[str]) -> int:
     baseline_tests = sorted({t for m in selected for t in m.tests})
     print(f"mutation-service: baseline run of the unmutated service ({len(baseline_tests)} test files)", flush=True)
     status, _, output = _one_run(source, None, baseline_tests, ())
-    deselected = failing_tests(output) if status != "survived" else []
+    deselected = [n for n in failing_tests(output) if n.startswith("tests/")] if status != "survived" else []
     if status != "survived" and not deselected:
         print(f"mutation-service: the unmutated service does not pass and no failing test is named:\n{output[-3000:]}")
         return 2
