@@ -6,6 +6,7 @@ most), and the server's answer, not a client-side sleep, decides when each test 
 
 from __future__ import annotations
 
+import http.client
 import socket
 import time
 from pathlib import Path
@@ -105,15 +106,20 @@ def test_i15_a_silent_connection_is_closed_after_the_head_timeout(live_service: 
 
 def test_i15_idle_keep_alive_outlasts_uvicorns_default(live_service: ServiceProcess) -> None:
     """uvicorn closes idle connections after 5 s by default; the ALB reuses them for up to 60 s."""
-    with socket.create_connection(("127.0.0.1", live_service.port), timeout=10) as sock:
-        for attempt in range(2):
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            sock.settimeout(10)
-            answer = sock.recv(65536)
-            assert answer.startswith(b"HTTP/1.1 200 "), (attempt, answer[:80])
-            if attempt == 0:
-                # Longer than uvicorn's default keep-alive (5 s), far shorter than the service's.
-                time.sleep(6)
+    conn = http.client.HTTPConnection("127.0.0.1", live_service.port, timeout=10)
+    try:
+        conn.request("GET", "/health")
+        first = conn.getresponse()
+        assert (first.status, first.read()) == (200, b'{"status":"ok"}')
+        sock = conn.sock
+        # Longer than uvicorn's default keep-alive (5 s), far shorter than the service's.
+        time.sleep(6)
+        conn.request("GET", "/health")
+        second = conn.getresponse()
+        assert (second.status, second.read()) == (200, b'{"status":"ok"}')
+        assert conn.sock is sock, "the second request needed a new connection"
+    finally:
+        conn.close()
 
 
 def test_i15_keep_alive_and_drain_are_pinned_in_the_server_config() -> None:
