@@ -6,15 +6,19 @@ most), and the server's answer, not a client-side sleep, decides when each test 
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import socket
 import time
 from pathlib import Path
 
+import uvicorn
+from uvicorn.server import ServerState
+
 from catalog_api.__main__ import GRACEFUL_SHUTDOWN_S, KEEP_ALIVE_S, uvicorn_config
 from catalog_api.config import load_settings
 from catalog_api.credentials import CredentialSource
-from catalog_api.protocol import HEAD_TIMEOUT_S, MAX_HEAD_BYTES
+from catalog_api.protocol import HEAD_TIMEOUT_S, MAX_HEAD_BYTES, BoundedHttpToolsProtocol
 from tests.helpers import ServiceProcess, request
 
 # The ALB's own limits for what it forwards: a 16 KB request line and 64 KB of request headers.
@@ -140,3 +144,57 @@ def test_i15_head_on_the_real_server_has_gets_headers_and_no_body(live_service: 
         assert head.body == b""
         assert head.headers.get("content-length") == get.headers.get("content-length"), path
         assert head.headers.get("cache-control") == get.headers.get("cache-control"), path
+
+
+class _Transport(asyncio.Transport):
+    """Records what the protocol writes and whether it closed the connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += bytes(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+    def pause_reading(self) -> None:
+        return None
+
+    def resume_reading(self) -> None:
+        return None
+
+
+def test_i15_the_head_limit_counts_every_read_of_one_head() -> None:
+    """Fed in 4 KiB reads (as a slow client's head arrives), the head is refused once the total
+    passes the limit, not only when one read alone does."""
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("the application must not see a refused request")
+
+    config = uvicorn.Config(app=app, http=BoundedHttpToolsProtocol, log_config=None)
+    config.load()
+    loop = asyncio.new_event_loop()
+    try:
+        protocol = BoundedHttpToolsProtocol(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+        transport = _Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        fed = 0
+        while not transport.closed and fed < 4 * MAX_HEAD_BYTES:
+            protocol.data_received(b"A" * 4096)
+            fed += 4096
+        assert transport.closed, "a head four times the limit was still being read"
+        assert transport.written.startswith(b"HTTP/1.1 431 ")
+        assert fed <= MAX_HEAD_BYTES
+        protocol.connection_lost(None)
+    finally:
+        loop.close()
