@@ -230,3 +230,8 @@ clean: ## Remove cdktf.out/ and caches (not .state/)
 .PHONY: mutation
 mutation: install ## Mutation run over stacks/ and shared/ (snapshot tests excluded); fails under a 90 % kill rate
 	$(PYTHON) scripts/mutation.py
+
+.PHONY: mutation-service
+mutation-service: install ## Mutation run over service/ (each kill re-checked by a second run); fails under a 90 % kill rate
+	$(SERVICE) install
+	$(PYTHON) scripts/service_mutation.py

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -375,37 +376,67 @@ def test_folders_that_are_not_ours_or_are_in_use_are_not_swept(project: Path) ->
 
 
 def test_concurrent_synths_both_complete_and_keep_the_working_files(project: Path) -> None:
+    """The second synth starts while the first is inside its synthesize and holds the lock; the
+    first finishes only once the second has said it waits. Events, not sleeps, order the two,
+    so the overlap is the same on an idle machine and a loaded one."""
     inside: list[int] = []
     overlaps: list[int] = []
     errors: list[BaseException] = []
+    first_inside = threading.Event()
+    second_waiting = threading.Event()
 
-    def slow(tag: str) -> Callable[[Path], None]:
+    def synthesize_for(tag: str) -> Callable[[Path], None]:
         def synthesize(staging: Path) -> None:
             inside.append(1)
             overlaps.append(len(inside))
-            time.sleep(0.3)
+            if tag == "first":
+                first_inside.set()
+                assert second_waiting.wait(60), "the second synth never waited for the lock"
             _fake_output(staging, ("app", "data"), tag)
             inside.pop()
 
         return synthesize
 
     def run(tag: str) -> None:
+        on_wait = (lambda _message: second_waiting.set()) if tag == "second" else (lambda _message: None)
         try:
-            outdir.write(_target(project, None), slow(tag))
+            outdir.write(_target(project, None), synthesize_for(tag), on_wait=on_wait)
         except BaseException as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
+            first_inside.set()
+            second_waiting.set()
 
-    threads = [threading.Thread(target=run, args=(tag,)) for tag in ("first", "second")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    first = threading.Thread(target=run, args=("first",))
+    first.start()
+    assert first_inside.wait(60), "the first synth never started"
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+    for thread in (first, second):
+        thread.join(timeout=120)
 
     assert errors == []
     assert overlaps == [1, 1], "the second synth waited for the first"
-    assert set(_tags(project / "cdktf.out").values()) <= {"first", "second"}
-    assert len(set(_tags(project / "cdktf.out").values())) == 1, "one complete output, not a mix"
+    assert second_waiting.is_set()
+    assert _tags(project / "cdktf.out") == {"app": "second", "data": "second"}, "the later synth's output, whole"
     assert _working_files_intact(project / "cdktf.out")
+    assert _siblings(project) == []
+
+
+def test_a_write_probe_swept_by_a_concurrent_synth_is_not_a_write_failure(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two synths started together: the one holding the lock sweeps probe files while the other
+    checks, before the lock, that it can write; that probe vanishing is not 'cannot write'."""
+    target = _target(project, None)
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_then_swept(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        handle, name = real_mkstemp(*args, **kwargs)
+        outdir.sweep(target)
+        return handle, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_swept)
+    outdir.check(target)
     assert _siblings(project) == []
 
 

@@ -22,6 +22,7 @@ from catalog_api import logs, migrate
 from catalog_api.app import build_credentials, create_app
 from catalog_api.config import ConfigError, Settings, load_settings
 from catalog_api.credentials import CredentialSource, resolve_admin_token
+from catalog_api.protocol import BoundedHttpToolsProtocol
 
 log = logging.getLogger("catalog_api")
 
@@ -45,6 +46,10 @@ def uvicorn_config(settings: Settings, credentials: CredentialSource, *, host: s
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",
+        # httptools with a bound on each request head's size and read time (catalog_api/protocol.py).
+        http=BoundedHttpToolsProtocol,
+        # No limit_concurrency: uvicorn's own 503 for it carries no Cache-Control, so the edge would
+        # cache it; each connection's memory is bounded by the head limit instead.
     )
 
 

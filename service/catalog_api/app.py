@@ -386,6 +386,9 @@ def _allowed_methods(request: Request) -> list[str]:
         for route in router.routes:
             if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
                 methods.update(route.methods or ())
+    if "GET" in methods:
+        # The middleware answers HEAD on every GET route.
+        methods.add("HEAD")
     return sorted(methods)
 
 

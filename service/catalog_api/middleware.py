@@ -1,4 +1,11 @@
-"""One pure-ASGI layer around the app: request id, access log line, security headers, catch-all 500."""
+"""One pure-ASGI layer around the app: request id, access log line, security headers, HEAD, catch-all 500.
+
+The request id (the caller's X-Request-Id when it is safe, else a new one) is in every access
+line, but it is answered in X-Request-Id only on `Cache-Control: no-store` answers (writes,
+errors, probes): a cacheable read is stored at the edge and served to every viewer, so an id
+in it would describe one caller's request to all the others and let a caller plant a header
+value in answers that others receive.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ _SECURITY_HEADERS = (
 )
 _GENERIC_500 = json_bytes({"error": "internal_error", "message": "internal error; the request id is in the logs"})
 _TOO_LARGE = json_bytes({"error": "too_large", "message": "request body too large"})
+_NO_STORE = NO_STORE.encode("ascii")
 
 
 class BodyTooLargeError(HTTPException):
@@ -71,6 +79,10 @@ class RequestContextMiddleware:
         started_at = time.perf_counter()
         request_id = request_id_from(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        method = scope["method"]
+        if method == "HEAD":
+            # HEAD is GET without the body (RFC 9110 9.3.2): the same route, status and headers.
+            scope = {**scope, "method": "GET"}
         # /health answers the same bytes to every request, so not even the request id is echoed there.
         echo_id = scope["path"] != HEALTH_PATH
         status = 500
@@ -94,8 +106,10 @@ class RequestContextMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in _SECURITY_HEADERS:
                     headers.raw.append((name, value))
-                if echo_id:
+                if echo_id and headers.get("cache-control", "").encode("ascii", "replace") == _NO_STORE:
                     headers.raw.append((b"x-request-id", request_id.encode("ascii")))
+            elif message["type"] == "http.response.body" and method == "HEAD":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -109,7 +123,7 @@ class RequestContextMiddleware:
             status = 500
             error_log.exception(
                 "unhandled error",
-                extra={"fields": {"request_id": request_id, "method": scope["method"], "path": _path(scope)}},
+                extra={"fields": {"request_id": request_id, "method": method, "path": _path(scope)}},
             )
             if not response_started:
                 # Straight to `send`: the wrapper may be what failed.
@@ -122,7 +136,7 @@ class RequestContextMiddleware:
                 extra={
                     "fields": {
                         "request_id": request_id,
-                        "method": scope["method"],
+                        "method": method,
                         "path": _path(scope),
                         "status": status,
                         "duration_ms": round((time.perf_counter() - started_at) * 1000, 2),

@@ -13,9 +13,18 @@ from typing import Any
 import boto3
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from moto import mock_aws
 
-from catalog_api.credentials import CredentialError, CredentialSource, DbCredentials, parse_secret
+from catalog_api.app import create_app
+from catalog_api.config import load_settings
+from catalog_api.credentials import (
+    CredentialError,
+    CredentialSource,
+    DbCredentials,
+    SecretsManagerReader,
+    parse_secret,
+)
 from devtools import pgserver
 from tests.conftest import make_client
 
@@ -60,10 +69,13 @@ def test_password_change_mid_run_is_survived_by_rereading_the_secret(
     )["ARN"]
     with make_client(_env(db_env, arn)) as client:
         assert client.get("/products").status_code == 200
-        _rotate(pg, "second-password-2")
+        # The secret first, then the database: a connection the pool opens in the background
+        # between the two steps would otherwise re-read a secret that still holds the old
+        # password, and the rate limit would then keep the new one out for 10 s.
         secrets.put_secret_value(
             SecretId=arn, SecretString=json.dumps({"username": ROLE, "password": "second-password-2"})
         )
+        _rotate(pg, "second-password-2")
         for _ in range(3):
             response = client.get("/products")
             assert response.status_code == 200, response.text
@@ -82,7 +94,13 @@ def test_a_secret_that_still_holds_the_rejected_password_gives_503_not_a_loop(
     arn = secrets.create_secret(
         Name="stale", SecretString=json.dumps({"username": ROLE, "password": "first-password-1"})
     )["ARN"]
-    with make_client(_env(db_env, arn), pool_timeout_s=1.0) as client:
+    # The clock stands still: however slowly this machine runs the test, every failed login
+    # falls inside one rate-limit window, so exactly one read is allowed.
+    credentials = CredentialSource(
+        DbCredentials(ROLE, "first-password-1"), SecretsManagerReader(arn, REGION), clock=lambda: 1000.0
+    )
+    app = create_app(load_settings(_env(db_env, arn)), credentials, pool_timeout_s=1.0)
+    with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get("/products").status_code == 200
         _rotate(pg, "unknown-to-the-secret")
         response = client.get("/products")

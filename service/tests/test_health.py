@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from devtools import pgserver
 from devtools.pgserver import free_port
 from tests.conftest import make_client
 
@@ -16,18 +17,17 @@ def test_health_answers_ok_without_caching(client: TestClient) -> None:
     assert response.headers["cache-control"] == "no-store"
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def test_other_methods_on_health_answer_405(client: TestClient, method: str) -> None:
     response = client.request(method, "/health", json={"status": "down"})
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
-    if method != "HEAD":
-        assert response.json() == {"error": "method_not_allowed", "message": "method not allowed on this path"}
+    assert response.headers["allow"] == "GET, HEAD"
+    assert response.json() == {"error": "method_not_allowed", "message": "method not allowed on this path"}
 
 
 def test_allow_names_every_method_of_a_path(client: TestClient) -> None:
-    assert client.request("OPTIONS", "/products").headers["allow"] == "GET, POST"
-    assert client.request("POST", "/products/1").headers["allow"] == "DELETE, GET, PATCH, PUT"
+    assert client.request("OPTIONS", "/products").headers["allow"] == "GET, HEAD, POST"
+    assert client.request("POST", "/products/1").headers["allow"] == "DELETE, GET, HEAD, PATCH, PUT"
 
 
 def test_health_does_not_depend_on_the_database(db_env: dict[str, str]) -> None:
@@ -55,3 +55,36 @@ def test_reads_answer_503_with_retry_after_when_the_database_is_down(db_env: dic
     assert response.headers["retry-after"] == "5"
     assert response.json()["error"] == "database_unavailable"
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_i15_a_503_names_no_driver_detail_and_is_never_cached(db_env: dict[str, str]) -> None:
+    """During an outage the edge must not keep the 503, and the body must not carry libpq's text."""
+    port = free_port()
+    env = {**db_env, "DB_PORT": str(port)}
+    with make_client(env, pool_timeout_s=0.5) as client:
+        for response in (client.get("/products"), client.get("/products/1"), client.get("/ready")):
+            assert response.status_code == 503
+            assert response.headers["cache-control"] == "no-store"
+            assert str(port) not in response.text and "127.0.0.1" not in response.text
+        read = client.get("/products/sku/SKU-1")
+    assert read.json() == {
+        "error": "database_unavailable",
+        "message": "the catalog database is unavailable; retry shortly",
+    }
+
+
+def test_i15_ready_fails_when_the_app_role_cannot_read_the_catalog(
+    client: TestClient, pg: pgserver.PostgresServer
+) -> None:
+    """Readiness reads `products` as the app role; a connection alone is not ready."""
+    assert client.get("/ready").status_code == 200
+    with pg.admin() as conn:
+        conn.execute("REVOKE SELECT ON products FROM catalog_app")
+    try:
+        response = client.get("/ready")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable"}
+    finally:
+        with pg.admin() as conn:
+            conn.execute("GRANT SELECT ON products TO catalog_app")
+    assert client.get("/ready").status_code == 200

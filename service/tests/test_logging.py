@@ -42,7 +42,8 @@ def test_one_json_line_per_request_with_the_fields(client: TestClient, caplog: p
     ["short", "has space in it", "x" * 65, "inject\r\nX-Evil: 1", "${jndi:ldap://x}", "ünïcode-id-1234"],
 )
 def test_unsafe_request_ids_are_replaced(client: TestClient, incoming: str) -> None:
-    response = client.get("/products", headers=[(b"X-Request-Id", incoming.encode("utf-8"))])
+    # A 404 is no-store, so it carries the id (a cacheable read carries none).
+    response = client.get("/products/424242", headers=[(b"X-Request-Id", incoming.encode("utf-8"))])
     echoed = response.headers["x-request-id"]
     assert echoed != incoming
     assert len(echoed) == 32 and all(c in "0123456789abcdef" for c in echoed)
@@ -50,7 +51,8 @@ def test_unsafe_request_ids_are_replaced(client: TestClient, incoming: str) -> N
 
 def test_safe_request_id_is_propagated(client: TestClient) -> None:
     assert (
-        client.get("/products", headers={"X-Request-Id": "abc-DEF_123.45"}).headers["x-request-id"] == "abc-DEF_123.45"
+        client.get("/products/424242", headers={"X-Request-Id": "abc-DEF_123.45"}).headers["x-request-id"]
+        == "abc-DEF_123.45"
     )
 
 
@@ -83,3 +85,12 @@ def test_log_lines_are_single_line_json_even_with_tracebacks() -> None:
     text = JsonFormatter().format(record)
     assert "\n" not in text
     assert json.loads(text)["exc_type"] == "ValueError"
+
+
+def test_i15_request_id_is_echoed_on_uncacheable_answers_only(client: TestClient) -> None:
+    for path in ("/products/424242", "/products?limit=0", "/ready"):
+        response = client.get(path, headers={"X-Request-Id": "abc-DEF_123.45"})
+        assert response.headers["cache-control"] == "no-store", path
+        assert response.headers["x-request-id"] == "abc-DEF_123.45", path
+    cached = client.get("/products", headers={"X-Request-Id": "abc-DEF_123.45"})
+    assert "x-request-id" not in cached.headers

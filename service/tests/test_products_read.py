@@ -202,3 +202,102 @@ def test_etag_changes_when_the_product_changes(client: TestClient, admin: dict[s
     after = client.get(path, headers={"If-None-Match": before})
     assert after.status_code == 200
     assert after.headers["etag"] != before
+
+
+def test_i15_cacheable_reads_carry_no_request_id(client: TestClient, admin: dict[str, str]) -> None:
+    """The edge stores a read and serves it to every viewer: no caller's id may ride along."""
+    created = _create(client, admin)
+    for path in ("/products", f"/products/{created['id']}", "/products/sku/SKU-1"):
+        response = client.get(path, headers={"X-Request-Id": "planted-by-viewer-1"})
+        assert response.headers["cache-control"].startswith("public")
+        assert "x-request-id" not in response.headers, path
+        etag = response.headers["etag"]
+        not_modified = client.get(path, headers={"X-Request-Id": "planted-by-viewer-1", "If-None-Match": etag})
+        assert not_modified.status_code == 304
+        assert "x-request-id" not in not_modified.headers, path
+
+
+@pytest.mark.parametrize("path", ["/products", "/products/{id}", "/products/sku/SKU-1", "/health", "/ready"])
+def test_i15_head_answers_like_get_without_a_body(client: TestClient, admin: dict[str, str], path: str) -> None:
+    created = _create(client, admin)
+    url = path.format(id=created["id"])
+    get = client.get(url)
+    head = client.head(url)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+
+    def comparable(headers: Any) -> dict[str, str]:
+        return {k: v for k, v in headers.items() if k not in ("date", "x-request-id")}
+
+    assert comparable(head.headers) == comparable(get.headers)
+    if "etag" in get.headers:
+        assert client.head(url, headers={"If-None-Match": get.headers["etag"]}).status_code == 304
+
+
+def test_i15_head_on_a_missing_product_answers_404_without_a_body(client: TestClient) -> None:
+    response = client.head("/products/424242")
+    assert response.status_code == 404
+    assert response.content == b""
+    assert response.headers["cache-control"] == "no-store"
+
+
+class _RecordingCursor:
+    """Stands in for psycopg's cursor: keeps the SQL text and the parameters of each execute."""
+
+    def __init__(self, executed: list[tuple[str, Any]]) -> None:
+        self.executed = executed
+
+    async def __aenter__(self) -> _RecordingCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+    async def execute(self, query: Any, params: Any = None) -> None:
+        text = query.as_string(None) if hasattr(query, "as_string") else str(query)
+        self.executed.append((text, params))
+
+    async def fetchall(self) -> list[dict[str, Any]]:
+        return []
+
+    async def fetchone(self) -> None:
+        return None
+
+
+class _RecordingConnection:
+    def __init__(self) -> None:
+        self.executed: list[tuple[str, Any]] = []
+
+    def cursor(self, **_kwargs: Any) -> _RecordingCursor:
+        return _RecordingCursor(self.executed)
+
+    async def execute(self, query: Any, params: Any = None) -> Any:
+        await _RecordingCursor(self.executed).execute(query, params)
+        return type("Done", (), {"rowcount": 0})()
+
+
+def test_i15_every_filter_value_travels_as_a_bound_parameter() -> None:
+    """No value a caller sends is ever part of the SQL text, whatever pattern it passed."""
+    import asyncio
+    from decimal import Decimal
+
+    from catalog_api import repository
+
+    filters = repository.ListFilters(
+        category="cat-marker-77", min_price=Decimal("12.34"), max_price=Decimal("56.78"), q="name-marker-99"
+    )
+    conn = _RecordingConnection()
+
+    async def run() -> None:
+        await repository.list_products(conn, filters, 4242, 17)  # type: ignore[arg-type]
+        await repository.get_by_id(conn, 5151)  # type: ignore[arg-type]
+        await repository.get_by_sku(conn, "SKU-MARKER-1")  # type: ignore[arg-type]
+        await repository.delete(conn, 6161)  # type: ignore[arg-type]
+
+    asyncio.run(run())
+    texts = " ".join(text for text, _ in conn.executed)
+    for value in ("cat-marker-77", "12.34", "56.78", "name-marker-99", "4242", "18", "5151", "SKU-MARKER-1", "6161"):
+        assert value not in texts, f"{value} is in the SQL text"
+    params = [p for _, ps in conn.executed for p in (ps or ())]
+    assert "cat-marker-77" in params and Decimal("12.34") in params and Decimal("56.78") in params
+    assert "%name-marker-99%" in params and 4242 in params and 18 in params

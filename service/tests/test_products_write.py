@@ -232,3 +232,49 @@ def test_boundary_values_are_accepted(client: TestClient, admin: dict[str, str])
     response = client.post("/products", json=body, headers=admin)
     assert response.status_code == 201, response.text
     assert response.json()["price"] == "99999999.99"
+
+
+def test_i15_a_token_shorter_than_the_minimum_never_authorises_a_write(db_env: dict[str, str], clean_db: None) -> None:
+    short = "s" * 15
+    with make_client({**db_env, "ADMIN_TOKEN": short}) as client:
+        response = client.post("/products", json=product(), headers={"Authorization": f"Bearer {short}"})
+        assert response.status_code == 403, response.text
+        assert response.json()["error"] == "writes_disabled"
+    with make_client({**db_env, "ADMIN_TOKEN": short + "s"}) as client:
+        response = client.post("/products", json=product(), headers={"Authorization": f"Bearer {short}s"})
+        assert response.status_code == 201, response.text
+
+
+def test_i15_the_token_is_compared_in_constant_time(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every check of a presented token goes through hmac.compare_digest, and only through it."""
+    import hmac
+
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    for presented in ("wrong-token-wrong-token", ADMIN_TOKEN):
+        client.post(
+            "/products", json=product(sku=f"T-{len(compared)}"), headers={"Authorization": f"Bearer {presented}"}
+        )
+    assert [a for a, _ in compared] == [b"wrong-token-wrong-token", ADMIN_TOKEN.encode()]
+    assert all(b == ADMIN_TOKEN.encode() for _, b in compared)
+
+
+def test_i15_no_successful_write_is_cacheable(client: TestClient, admin: dict[str, str]) -> None:
+    created = client.post("/products", json=product(), headers=admin)
+    path = f"/products/{created.json()['id']}"
+    answers = {
+        "POST": created,
+        "PUT": client.put(path, json=product(name="Replaced"), headers=admin),
+        "PATCH": client.patch(path, json={"stock": 9}, headers=admin),
+        "DELETE": client.delete(path, headers=admin),
+    }
+    for method, response in answers.items():
+        assert response.status_code < 300, (method, response.text)
+        assert response.headers["cache-control"] == "no-store", method
+        assert "etag" not in response.headers, method

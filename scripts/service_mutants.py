@@ -1,0 +1,378 @@
+"""The mutants of `make mutation-service`: single-point mistakes in the API service (service/).
+
+The same rules as scripts/mutants.py: each mutant is one exact text edit of one file, its
+snippet must occur exactly once (or the run stops), and it is a mistake a reviewer could wave
+through. Paths are relative to service/. ``tests`` is the part of the service's suite run
+against the mutant (the whole suite takes minutes per run on two cores): the files that test
+what the mutant breaks, named in the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scripts.mutants import Mutant
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceMutant(Mutant):
+    """One realistic single-point change to the service, with the test files run against it."""
+
+    tests: tuple[str, ...]
+    """Test files (relative to service/) run against the mutant, in this order, with -x."""
+
+
+APP = "catalog_api/app.py"
+DB = "catalog_api/db.py"
+MIDDLEWARE = "catalog_api/middleware.py"
+HTTP = "catalog_api/http.py"
+REPOSITORY = "catalog_api/repository.py"
+CONFIG = "catalog_api/config.py"
+MAIN = "catalog_api/__main__.py"
+PROTOCOL = "catalog_api/protocol.py"
+CREDENTIALS = "catalog_api/credentials.py"
+CURSOR = "catalog_api/cursor.py"
+
+READS = "tests/test_products_read.py"
+WRITES = "tests/test_products_write.py"
+HEALTH = "tests/test_health.py"
+LOGGING = "tests/test_logging.py"
+LIMITS = "tests/test_http_limits.py"
+SHUTDOWN = "tests/test_shutdown.py"
+RESILIENCE = "tests/test_database_resilience.py"
+CREDS_TESTS = "tests/test_credentials.py"
+CONFIG_TESTS = "tests/test_config.py"
+CONTRACT_TESTS = "tests/test_contract.py"
+CURSOR_TESTS = "tests/test_cursor.py"
+
+SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
+    # --- SQL: every value a bound parameter ------------------------------------------------
+    ServiceMutant(
+        id="sql-category-formatted",
+        file=REPOSITORY,
+        original='where.append(sql.SQL("category = %s"))\n        params.append(filters.category)',
+        replacement="where.append(sql.SQL(f\"category = '{filters.category}'\"))",
+        what="category filter formatted into the SQL text (the pattern happens to keep quotes out today)",
+        tests=(READS,),
+    ),
+    ServiceMutant(
+        id="sql-min-price-formatted",
+        file=REPOSITORY,
+        original='where.append(sql.SQL("price >= %s"))\n        params.append(filters.min_price)',
+        replacement='where.append(sql.SQL(f"price >= {filters.min_price}"))',
+        what="min_price formatted into the SQL text instead of bound",
+        tests=(READS,),
+    ),
+    ServiceMutant(
+        id="sql-q-formatted",
+        file=REPOSITORY,
+        original='where.append(sql.SQL("name ILIKE %s"))\n        params.append(_like_pattern(filters.q))',
+        replacement="where.append(sql.SQL(f\"name ILIKE '{_like_pattern(filters.q)}'\"))",
+        what="the text search formatted into the SQL text: injection through q",
+        tests=(READS,),
+    ),
+    ServiceMutant(
+        id="sql-sku-formatted",
+        file=REPOSITORY,
+        original='await cur.execute(sql.SQL("SELECT {} FROM products WHERE sku = %s").format(_COLUMNS), (sku,))',
+        replacement="await cur.execute(sql.SQL(f\"SELECT {{}} FROM products WHERE sku = '{sku}'\").format(_COLUMNS))",
+        what="SKU lookup formatted into the SQL text",
+        tests=(READS,),
+    ),
+    ServiceMutant(
+        id="like-wildcards-unescaped",
+        file=REPOSITORY,
+        original='escaped = text.replace("\\\\", "\\\\\\\\").replace("%", "\\\\%").replace("_", "\\\\_")',
+        replacement="escaped = text",
+        what="% and _ in q act as wildcards: a search for '%' lists everything",
+        tests=(READS,),
+    ),
+    # --- the write guard ---------------------------------------------------------------------
+    ServiceMutant(
+        id="token-compared-with-eq",
+        file=APP,
+        original='if scheme.lower() != "bearer" or not hmac.compare_digest(\n        token.strip().encode("utf-8", "surrogatepass"), settings.admin_token.encode("utf-8")\n    ):',
+        replacement='if scheme.lower() != "bearer" or token.strip() != settings.admin_token:',
+        what="bearer token compared with == (time depends on the matching prefix)",
+        tests=(WRITES,),
+    ),
+    ServiceMutant(
+        id="token-short-accepted",
+        file=APP,
+        original="if not settings.writes_enabled or settings.admin_token is None:",
+        replacement="if settings.admin_token is None:",
+        what="a configured token shorter than 16 characters authorises writes",
+        tests=(WRITES,),
+    ),
+    ServiceMutant(
+        id="token-min-length-lowered",
+        file=CONFIG,
+        original="return self.admin_token is not None and len(self.admin_token) >= ADMIN_TOKEN_MIN_LENGTH",
+        replacement="return self.admin_token is not None and len(self.admin_token) >= 8",
+        what="writes enabled with an 8-character token",
+        tests=(CONFIG_TESTS, WRITES),
+    ),
+    # --- writes and errors are never cacheable ------------------------------------------
+    ServiceMutant(
+        id="update-answered-cacheable",
+        file=APP,
+        original="    return json_response(repository.to_json(row))\n\n\n_UPDATE_ERRORS",
+        replacement="    return cached_json(request, repository.to_json(row))\n\n\n_UPDATE_ERRORS",
+        what="PUT/PATCH answered with the read helper: the edge may cache a write's answer",
+        tests=(WRITES,),
+    ),
+    ServiceMutant(
+        id="create-answered-cacheable",
+        file=APP,
+        original='headers={"Location": f"/products/{row[\'id\']}"})',
+        replacement='headers={"Location": f"/products/{row[\'id\']}", "Cache-Control": "public, max-age=60"})',
+        what="POST answer marked cacheable",
+        tests=(WRITES,),
+    ),
+    ServiceMutant(
+        id="delete-without-no-store",
+        file=APP,
+        original='return Response(status_code=204, headers={"Cache-Control": "no-store"})',
+        replacement="return Response(status_code=204)",
+        what="DELETE's 204 without Cache-Control: heuristically cacheable",
+        tests=(WRITES,),
+    ),
+    ServiceMutant(
+        id="no-store-weakened",
+        file=HTTP,
+        original='all_headers = {"Cache-Control": NO_STORE}',
+        replacement='all_headers = {"Cache-Control": "no-cache"}',
+        what="errors and writes say no-cache (stored, revalidated) instead of no-store",
+        tests=(HEALTH, WRITES),
+    ),
+    ServiceMutant(
+        id="503-names-the-driver-error",
+        file=APP,
+        original='503, "database_unavailable", "the catalog database is unavailable; retry shortly", headers={"Retry-After": "5"}',
+        replacement='503, "database_unavailable", f"the catalog database is unavailable: {exc}", headers={"Retry-After": "5"}',
+        what="the 503 body carries libpq's error text (host, port, user)",
+        tests=(HEALTH,),
+    ),
+    ServiceMutant(
+        id="503-cacheable",
+        file=APP,
+        original='"the catalog database is unavailable; retry shortly", headers={"Retry-After": "5"}',
+        replacement='"the catalog database is unavailable; retry shortly", headers={"Retry-After": "5", "Cache-Control": "max-age=10"}',
+        what="the outage's 503 cacheable for 10 s at the edge",
+        tests=(HEALTH,),
+    ),
+    ServiceMutant(
+        id="503-without-retry-after",
+        file=APP,
+        original='"the catalog database is unavailable; retry shortly", headers={"Retry-After": "5"}',
+        replacement='"the catalog database is unavailable; retry shortly"',
+        what="the 503 tells clients nothing about when to retry",
+        tests=(HEALTH,),
+    ),
+    # --- readiness ----------------------------------------------------------------------------
+    ServiceMutant(
+        id="ready-does-not-read-the-catalog",
+        file=DB,
+        original='await conn.execute("SELECT 1 FROM products LIMIT 1")',
+        replacement='await conn.execute("SELECT 1")',
+        what="/ready answers ready while the app role cannot read the catalog",
+        tests=(HEALTH,),
+    ),
+    # --- shutdown, keep-alive, request heads -----------------------------------------------
+    ServiceMutant(
+        id="drain-timeout-one-second",
+        file=MAIN,
+        original="timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,",
+        replacement="timeout_graceful_shutdown=1,",
+        what="SIGTERM cancels requests still running after 1 s",
+        tests=(SHUTDOWN,),
+    ),
+    ServiceMutant(
+        id="drain-constant-lowered",
+        file=MAIN,
+        original="GRACEFUL_SHUTDOWN_S = 30",
+        replacement="GRACEFUL_SHUTDOWN_S = 2",
+        what="the drain shortened to 2 s: slow requests are cut at every deploy and Spot notice",
+        tests=(SHUTDOWN,),
+    ),
+    ServiceMutant(
+        id="keep-alive-uvicorn-default",
+        file=MAIN,
+        original="KEEP_ALIVE_S = 65",
+        replacement="KEEP_ALIVE_S = 5",
+        what="idle keep-alive below the ALB's 60 s: the ALB reuses closed connections (502)",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="keep-alive-not-passed",
+        file=MAIN,
+        original="        timeout_keep_alive=KEEP_ALIVE_S,\n",
+        replacement="",
+        what="keep-alive left at uvicorn's 5 s",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="bounded-protocol-not-used",
+        file=MAIN,
+        original="        http=BoundedHttpToolsProtocol,\n",
+        replacement="",
+        what="uvicorn's stock protocol: unbounded request heads, no head read timeout",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="head-limit-in-mib",
+        file=PROTOCOL,
+        original="MAX_HEAD_BYTES = 80 * 1024",
+        replacement="MAX_HEAD_BYTES = 80 * 1024 * 1024",
+        what="the request-head limit written in MiB: 16 slow clients hold over a GiB",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="head-limit-below-the-alb",
+        file=PROTOCOL,
+        original="MAX_HEAD_BYTES = 80 * 1024",
+        replacement="MAX_HEAD_BYTES = 8 * 1024",
+        what="request heads the ALB forwards legitimately (up to 16 KB line + 64 KB headers) refused",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="head-bytes-per-chunk",
+        file=PROTOCOL,
+        original="self._head_bytes += len(data)",
+        replacement="self._head_bytes = len(data)",
+        what="the head size counted per read instead of in total: never trips",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="head-timer-not-armed",
+        file=PROTOCOL,
+        original="self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)",
+        replacement="self._head_timer = None",
+        what="no head read timeout: a silent or slow client holds a connection forever",
+        tests=(LIMITS,),
+    ),
+    # --- request id and HEAD ----------------------------------------------------------------
+    ServiceMutant(
+        id="request-id-on-cached-reads",
+        file=MIDDLEWARE,
+        original='if echo_id and headers.get("cache-control", "").encode("ascii", "replace") == _NO_STORE:',
+        replacement="if echo_id:",
+        what="the caller's X-Request-Id echoed into reads the edge caches for every viewer",
+        tests=(READS, LOGGING),
+    ),
+    ServiceMutant(
+        id="request-id-unfiltered",
+        file=MIDDLEWARE,
+        original='_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")',
+        replacement='_SAFE_REQUEST_ID = re.compile(r"^.{8,64}$")',
+        what="any X-Request-Id accepted: log and header injection",
+        tests=(LOGGING,),
+    ),
+    ServiceMutant(
+        id="head-not-routed-as-get",
+        file=MIDDLEWARE,
+        original='scope = {**scope, "method": "GET"}',
+        replacement="pass",
+        what="HEAD on GET routes answers 405 again",
+        tests=(READS, LIMITS),
+    ),
+    ServiceMutant(
+        id="allow-without-head",
+        file=APP,
+        original='        methods.add("HEAD")',
+        replacement="        pass",
+        what="Allow header omits HEAD although it is served",
+        tests=(HEALTH,),
+    ),
+    # --- database sessions and pool ------------------------------------------------------
+    ServiceMutant(
+        id="statement-timeout-dropped",
+        file=DB,
+        original='f"-c role={role} -c statement_timeout={STATEMENT_TIMEOUT_MS}"',
+        replacement='f"-c role={role}"',
+        what="no statement timeout: one slow query holds a pooled connection indefinitely",
+        tests=(RESILIENCE,),
+    ),
+    ServiceMutant(
+        id="statement-timeout-zero",
+        file=DB,
+        original="STATEMENT_TIMEOUT_MS = 5000",
+        replacement="STATEMENT_TIMEOUT_MS = 0",
+        what="statement_timeout=0 means none",
+        tests=(RESILIENCE,),
+    ),
+    ServiceMutant(
+        id="lock-timeout-dropped",
+        file=DB,
+        original='" -c idle_in_transaction_session_timeout=10000 -c lock_timeout=3000"',
+        replacement='" -c idle_in_transaction_session_timeout=10000"',
+        what="no lock timeout: a migration's lock queues every request behind it",
+        tests=(RESILIENCE,),
+    ),
+    ServiceMutant(
+        id="role-not-set-at-start",
+        file=DB,
+        original='f"-c role={role} -c statement_timeout={STATEMENT_TIMEOUT_MS}"',
+        replacement='f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"',
+        what="sessions act as the master user instead of the least-privilege app role",
+        tests=(RESILIENCE,),
+    ),
+    ServiceMutant(
+        id="pool-wait-queue-unbounded",
+        file=DB,
+        original="            max_waiting=POOL_MAX_WAITING,\n",
+        replacement="",
+        what="unbounded wait queue: under overload requests pile up instead of answering 503",
+        tests=(RESILIENCE,),
+    ),
+    ServiceMutant(
+        id="pool-timeout-default",
+        file=DB,
+        original="            timeout=pool_timeout_s,\n",
+        replacement="",
+        what="requests wait psycopg's default 30 s for a connection, past the ALB's patience",
+        tests=(RESILIENCE,),
+    ),
+    ServiceMutant(
+        id="read-not-retried-after-failover",
+        file=DB,
+        original="if attempt == 2 or not _is_dead_connection(exc):",
+        replacement="if attempt == 1 or not _is_dead_connection(exc):",
+        what="a read on a connection killed by a failover answers 503 instead of retrying once",
+        tests=(RESILIENCE,),
+    ),
+    # --- credentials ---------------------------------------------------------------------------
+    ServiceMutant(
+        id="secret-reread-unlimited",
+        file=CREDENTIALS,
+        original="MIN_REFRESH_INTERVAL_S = 10.0",
+        replacement="MIN_REFRESH_INTERVAL_S = 0.0",
+        what="a wrong password turns every connection attempt into a Secrets Manager call",
+        tests=(CREDS_TESTS,),
+    ),
+    ServiceMutant(
+        id="auth-failure-sqlstate-only",
+        file=CREDENTIALS,
+        original='    if exc.sqlstate == "28P01":\n        return True\n    return "password authentication failed" in str(exc)',
+        replacement='    return exc.sqlstate == "28P01"',
+        what="libpq's login failure (no SQLSTATE) not recognised: a rotation is never survived",
+        tests=(CREDS_TESTS,),
+    ),
+    # --- configuration and cursors --------------------------------------------------------
+    ServiceMutant(
+        id="sslmode-default-disable",
+        file=CONFIG,
+        original='sslmode = (environ.get("DB_SSLMODE", "").strip() or "prefer").lower()',
+        replacement='sslmode = (environ.get("DB_SSLMODE", "").strip() or "disable").lower()',
+        what="without DB_SSLMODE the service never tries TLS",
+        tests=(CONFIG_TESTS,),
+    ),
+    ServiceMutant(
+        id="cursor-check-skipped",
+        file=CURSOR,
+        original="if len(raw) != _RAW_LEN or raw[16:] != _check(raw[:16]):",
+        replacement="if len(raw) != _RAW_LEN:",
+        what="edited cursors accepted",
+        tests=(CURSOR_TESTS, READS),
+    ),
+)
