@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import DataResource, ITerraformDependable, LocalExecProvisioner, TerraformStack
+from cdktf import DataResource, ITerraformDependable, LocalExecProvisioner
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
@@ -79,19 +79,12 @@ class GeneratedSecret(Construct):
                 )
             ],
         )
-        # Environments deployed before this construct kept the value in a managed secret version
-        # of the same construct path. Destroying it would strip the stage AWSCURRENT from a
-        # version while the new value is being stored; Terraform forgets it instead
-        # (a removed block, Terraform >= 1.7; https://developer.hashicorp.com/terraform/language/resources/syntax#removing-resources,
-        # read 2026-11-29). The value stays in Secrets Manager as a previous version.
-        TerraformStack.of(self).add_override(
-            "removed",
-            [
-                {
-                    "from": f"aws_secretsmanager_secret_version.{value.friendly_unique_id}",
-                    "lifecycle": {"destroy": False},
-                }
-            ],
-        )
+        # Environments deployed before this construct kept the value in a managed secret version;
+        # the next apply deletes that resource, which only strips the labels other than
+        # AWSCURRENT ("You can only move staging label AWSCURRENT to a different secret version",
+        # resourceSecretVersionDelete in the provider's secret_version.go, read 2026-11-29), so
+        # it cannot take the current label from the value the provisioner stores. (A removed
+        # block would say the same more plainly, but checkov 3.3's JSON parser fails on it and
+        # would then scan nothing in the layer.)
         self.arn: str = secret.arn
         self.ready: ITerraformDependable = value
