@@ -780,7 +780,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         id="canary-bake-of-half-an-hour",
-        file=FARGATE,
+        file=APP,
         original="canary_bake_minutes: int = 3\n",
         replacement="canary_bake_minutes: int = 30\n",
         what="every app deploy waits over half an hour (R-20: well under 15 minutes)",
