@@ -204,20 +204,24 @@ def write(
         # Checked again: the folder may have changed while another synth held the lock.
         check(target)
         sweep(target)
-        staging = _new_folder(target, "staging-")
-        # mkdtemp makes it private (0700); the output is a normal folder of the project.
-        staging.chmod(0o777 & ~_umask())
-        with _dir_lock(staging) as owned:
-            assert owned, "a folder this synth just created is locked by no one else"
-            try:
+        staging: Path | None = None
+        try:
+            # An interrupt between creating the folder and knowing its name would leave it
+            # behind (seen under load): it waits until the name is kept for the clean-up.
+            with _signals_deferred():
+                staging = _new_folder(target, "staging-")
+                # mkdtemp makes it private (0700); the output is a normal folder of the project.
+                staging.chmod(0o777 & ~_umask())
+            with _dir_lock(staging) as owned:
+                assert owned, "a folder this synth just created is locked by no one else"
                 synthesize(staging)
                 try:
                     previous = _publish(staging, target)
                 except OSError as error:
                     raise OutputError(f"cannot replace {target.label}: {_reason(error)}", status=1) from None
-            finally:
-                if staging.exists():
-                    _discard(staging, target)
+        finally:
+            if staging is not None and staging.exists():
+                _discard(staging, target)
         if previous is not None:
             _discard(previous, target)
 
