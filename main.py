@@ -193,6 +193,9 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None)
             service=app.service_identity,
             db_cluster_identifier=data.db_cluster_identifier,
             waf_enabled=config.waf_enabled,
+            domain_name=config.domain.name if config.domain else None,
+            hosted_zone_id=config.domain.hosted_zone_id if config.domain else None,
+            zone_name=config.domain.zone_name if config.domain else None,
         ),
     )
     _add_guardrails(network, data, app, edge)

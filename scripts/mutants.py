@@ -52,6 +52,7 @@ GUARDRAILS = "shared/guardrails.py"
 MAIN = "main.py"
 IAM_TABLE = "shared/iam_table.py"
 IAM_ROWS = "shared/data/iam_actions.toml"
+DOMAIN = "shared/components/custom_domain.py"
 # The WAF action classes a mutant needs but the module does not import.
 _WAF_MODULE = '__import__("cdktf_cdktf_provider_aws.wafv2_web_acl", fromlist=["_"])'
 
@@ -926,5 +927,69 @@ MUTANTS: tuple[Mutant, ...] = (
         original="_MARGIN = 200\n",
         replacement="_MARGIN = -2000\n",
         what="a CI role policy over IAM's 6,144-character limit: make bootstrap fails",
+    ),
+    # --- the API at its own name (S-07) ---------------------------------------------------
+    Mutant(
+        id="certificate-in-the-deploy-region",
+        file=DOMAIN,
+        original="            provider=props.provider,\n            domain_name=props.domain_name,",
+        replacement="            domain_name=props.domain_name,",
+        what="the certificate is requested in eu-north-1: CloudFront refuses it, the edge apply fails",
+    ),
+    Mutant(
+        id="certificate-validated-by-email",
+        file=DOMAIN,
+        original='validation_method="DNS",',
+        replacement='validation_method="EMAIL",',
+        what="ACM mails the domain's admin addresses and the apply waits for a click nobody makes",
+    ),
+    Mutant(
+        id="distribution-uses-the-unvalidated-certificate",
+        file=DOMAIN,
+        original="self.certificate_arn: str = validation.certificate_arn",
+        replacement="self.certificate_arn: str = certificate.arn",
+        what="the distribution is updated before ACM issues the certificate: UpdateDistribution fails",
+    ),
+    Mutant(
+        id="viewer-tls-policy-tls1",
+        file=CDN,
+        original='minimum_protocol_version: str = "TLSv1.2_2021"',
+        replacement='minimum_protocol_version: str = "TLSv1"',
+        what="viewers at the custom name may negotiate TLS 1.0 with CBC ciphers",
+    ),
+    Mutant(
+        id="viewer-certificate-dedicated-ip",
+        file=CDN,
+        original='ssl_support_method="sni-only",',
+        replacement='ssl_support_method="vip",',
+        what="a dedicated-IP certificate: a monthly fee for clients that all send SNI",
+    ),
+    Mutant(
+        id="no-aaaa-alias",
+        file=DOMAIN,
+        original='for record_type in ("A", "AAAA"):',
+        replacement='for record_type in ("A",):',
+        what="IPv6 viewers of an IPv6-enabled distribution find no address for the custom name",
+    ),
+    Mutant(
+        id="zone-name-not-checked",
+        file=DOMAIN,
+        original="                lifecycle=TerraformResourceLifecycle(\n                    postcondition=[",
+        replacement="                lifecycle=None and TerraformResourceLifecycle(\n                    postcondition=[",
+        what="a zone id of another zone is used: records land in the wrong zone, validation never ends",
+    ),
+    Mutant(
+        id="name-outside-the-zone-accepted",
+        file=CONFIG,
+        original='if zone_name is not None and name != zone_name and not name.endswith(f".{zone_name}"):',
+        replacement="if zone_name is not None and name != zone_name and not name.endswith(zone_name):",
+        what="api.notshop.example is accepted in the zone shop.example: Route 53 refuses the records",
+    ),
+    Mutant(
+        id="uppercase-host-name-accepted",
+        file=CONFIG,
+        original='    raw = str(setting.value)\n    labels = raw.split(".")',
+        replacement='    raw = str(setting.value).lower()\n    labels = raw.split(".")',
+        what="Api.shop.example is accepted and silently changed: the file and the alias disagree",
     ),
 )

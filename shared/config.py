@@ -70,6 +70,18 @@ class StateConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DomainConfig:
+    """The API's own host name and, optionally, the Route 53 zone that holds it (S-07)."""
+
+    name: str
+    """Host name viewers use, e.g. api.shop.example. No default."""
+    hosted_zone_id: str | None = None
+    """Route 53 public hosted zone for the certificate's validation and the alias records; None prints the records. Default: None."""
+    zone_name: str | None = None
+    """Name of that zone (e.g. shop.example), required with hosted_zone_id so a name outside it is refused offline. Default: None."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything that differs between deployments, validated once in ``main.py``."""
 
@@ -103,6 +115,8 @@ class Config:
     """Take a final Aurora snapshot on destroy (P-07). Default: False."""
     github_repository: str | None = None
     """GitHub "owner/name" allowed to deploy through OIDC (make bootstrap); None creates no deploy role. Default: None."""
+    domain: DomainConfig | None = None
+    """The API's own host name ([domain] name); None serves at the distribution's cloudfront.net name. Default: None."""
     overrides: tuple[str, ...] = ()
     """Variables named in CATALOG_OVERRIDES that replaced a value of the environment file. Default: ()."""
     ignored_variables: tuple[str, ...] = ()
@@ -156,10 +170,13 @@ KEYS: tuple[Key, ...] = (
     Key("scaling.on_demand_base", int, "ON_DEMAND_BASE"),
     Key("protection.deletion_protection", bool, "DELETION_PROTECTION"),
     Key("protection.final_snapshot", bool, "FINAL_SNAPSHOT"),
+    Key("domain.name", str, "DOMAIN_NAME"),
+    Key("domain.hosted_zone_id", str, "HOSTED_ZONE_ID"),
+    Key("domain.zone_name", str, "HOSTED_ZONE_NAME"),
 )
 _BY_NAME = {key.name: key for key in KEYS}
 _BY_VARIABLE = {key.variable: key for key in KEYS}
-TABLES = ("state", "scaling", "protection")
+TABLES = ("state", "scaling", "protection", "domain")
 
 
 @dataclass(frozen=True)
@@ -448,6 +465,50 @@ def _github(setting: _Setting) -> str:
     return raw
 
 
+# Host names: RFC 1035 section 2.3.1 labels (a letter or digit first, as RFC 1123 section 2.1
+# allows, letters, digits and inner hyphens, at most 63 characters each) and section 2.3.4's
+# 255 octets on the wire, i.e. at most 253 characters written without the trailing dot. Lowercase
+# only: DNS compares names case-insensitively, and ACM and CloudFront store them as given, so one
+# spelling keeps the certificate, the alias and the records the same name. At least two labels:
+# a public zone's apex is a registered domain, never a top-level domain alone.
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+MAX_HOST_NAME = 253
+
+
+def _host_name(setting: _Setting) -> str:
+    raw = str(setting.value)
+    labels = raw.split(".")
+    if (
+        not raw.isascii()
+        or len(raw) > MAX_HOST_NAME
+        or len(labels) < 2
+        or not all(_LABEL.fullmatch(label) for label in labels)
+    ):
+        raise setting.refuse(
+            f"is not a host name: at least two dot-separated labels of 1-63 lowercase letters, digits and inner "
+            f"hyphens, at most {MAX_HOST_NAME} characters, no trailing dot (an IDN as xn--…, e.g. api.shop.example)"
+        )
+    return raw
+
+
+# Route 53 hosted zone ids: at most 32 characters (Route 53 API reference, HostedZone, "Id",
+# https://docs.aws.amazon.com/Route53/latest/APIReference/API_HostedZone.html, read 2026-11-29);
+# the ids Route 53 assigns are a "Z" and uppercase letters and digits (e.g. Z1D633PJN98FT9 in
+# the same reference's examples). The API returns them as /hostedzone/<id>; the file takes the id.
+_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+
+
+def _zone_id(setting: _Setting) -> str:
+    raw = str(setting.value)
+    if not _ZONE_ID.fullmatch(raw):
+        hint = " (without the /hostedzone/ prefix)" if raw.startswith("/hostedzone/") else ""
+        raise setting.refuse(
+            f"is not a Route 53 hosted zone id{hint}: Z followed by uppercase letters and digits, "
+            "at most 32 characters (e.g. Z0123456789ABCDEFGHIJ)"
+        )
+    return raw
+
+
 def _nat(setting: _Setting) -> int:
     if setting.value not in (1, 2):
         raise setting.refuse("is not allowed: 2 (one per AZ) or 1 (single, cheaper)")
@@ -479,6 +540,9 @@ _VALIDATORS: dict[str, Callable[[_Setting], Value]] = {
     "scaling.min_tasks": _between(1, MAX_TASKS_LIMIT),
     "scaling.max_tasks": _between(1, MAX_TASKS_LIMIT),
     "scaling.on_demand_base": _between(0, MAX_TASKS_LIMIT),
+    "domain.name": _host_name,
+    "domain.hosted_zone_id": _zone_id,
+    "domain.zone_name": _host_name,
 }
 
 
@@ -667,6 +731,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
         "deletion_protection": production,
         "final_snapshot": values.get("protection.final_snapshot", Config.final_snapshot),
         "github_repository": values.get("github_repository"),
+        "domain": _domain(merged, values, where),
     }
     _check_scaling(fields, merged, where)
     # What each override variable would have to say to change nothing: a variable set
@@ -678,6 +743,9 @@ def load_config(environ: Mapping[str, str]) -> Config:
         "state.bucket_region": state.bucket_region,
         "state.lock_table": state.lock_table,
         "state.use_lockfile": state.use_lockfile,
+        "domain.name": fields["domain"].name if fields["domain"] else None,
+        "domain.hosted_zone_id": fields["domain"].hosted_zone_id if fields["domain"] else None,
+        "domain.zone_name": fields["domain"].zone_name if fields["domain"] else None,
     }
     ignored = tuple(
         key.variable
@@ -738,6 +806,31 @@ def _state(merged: Mapping[str, _Setting], values: Mapping[str, Value], where: s
         lock_table=lock_table,
         use_lockfile=use_lockfile,
     )
+
+
+def _domain(merged: Mapping[str, _Setting], values: Mapping[str, Value], where: str) -> DomainConfig | None:
+    name = _optional_str(values.get("domain.name"))
+    zone_id = _optional_str(values.get("domain.hosted_zone_id"))
+    zone_name = _optional_str(values.get("domain.zone_name"))
+    if name is None:
+        given = [merged[key] for key in ("domain.hosted_zone_id", "domain.zone_name") if key in merged]
+        if given:
+            raise given[0].refuse(f"needs name in [domain] of {where} (the API's host name), or remove this key")
+        return None
+    if (zone_id is None) != (zone_name is None):
+        present = merged["domain.hosted_zone_id" if zone_id is not None else "domain.zone_name"]
+        missing = "zone_name" if zone_id is not None else "hosted_zone_id"
+        raise present.refuse(
+            f"needs {missing} in [domain] of {where} too: the zone's id and its name go together "
+            "(the name lets a host name outside the zone be refused before anything is planned)"
+        )
+    # The zone's name is not in the id, and nothing reachable offline maps one to the other:
+    # the file states both, and the edge layer checks at plan time that they belong together.
+    if zone_name is not None and name != zone_name and not name.endswith(f".{zone_name}"):
+        raise merged["domain.name"].refuse(
+            f"is outside the hosted zone {zone_name!r} (domain.zone_name): use {zone_name} or a name under it"
+        )
+    return DomainConfig(name=name, hosted_zone_id=zone_id, zone_name=zone_name)
 
 
 def _check_scaling(fields: Mapping[str, Any], merged: Mapping[str, _Setting], where: str) -> None:

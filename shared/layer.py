@@ -89,5 +89,8 @@ class LayerStack(TerraformStack):
         TerraformLocal(self, "layer-inputs", dict(inputs)).override_logical_id("layer_inputs")
 
     def provider_in(self, region: str) -> AwsProvider:
-        """A second AWS provider (alias = region) with the same default tags, e.g. for us-east-1."""
+        """A second AWS provider (alias = region) with the same default tags, e.g. for us-east-1; one per region."""
+        existing = self.node.try_find_child(f"aws-{region}")
+        if isinstance(existing, AwsProvider):
+            return existing
         return AwsProvider(self, f"aws-{region}", alias=region, region=region, default_tags=self._default_tags)

@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from cdktf import TerraformOutput
 from constructs import Construct
 
+from shared.components.custom_domain import (
+    CLOUDFRONT_CERTIFICATE_REGION,
+    AliasRecords,
+    AliasRecordsProps,
+    CertificateProps,
+    ViewerCertificate,
+)
 from shared.components.distribution import ApiDistribution, ApiDistributionProps
 from shared.components.iam import account_id
 from shared.components.log_bucket import LogBucket, LogBucketProps
@@ -37,6 +44,14 @@ class EdgeStackProps:
     """Attach a WAF web ACL (managed rules + per-IP rate limit) to the distribution. Default: True."""
     waf_rate_limit_per_ip: int = 2000
     """Requests per IP per 5 minutes before WAF blocks it. Default: 2000."""
+    domain_name: str | None = None
+    """The API's own host name (S-07); None serves only the cloudfront.net name. Default: None."""
+    hosted_zone_id: str | None = None
+    """Route 53 public zone for the certificate's validation record and the A/AAAA aliases; None prints them. Default: None."""
+    zone_name: str | None = None
+    """Name of that zone, checked against Route 53 at plan time. Default: None."""
+    certificate_validation_timeout: str = "45m"
+    """Longest wait for ACM to issue the certificate in one apply, a Terraform duration. Default: 45m."""
 
 
 class EdgeStack(LayerStack):
@@ -78,6 +93,20 @@ class EdgeStack(LayerStack):
                     rate_limit_per_ip=props.waf_rate_limit_per_ip,
                 ),
             ).arn
+        certificate = None
+        if props.domain_name is not None:
+            certificate = ViewerCertificate(
+                self,
+                "certificate",
+                props=CertificateProps(
+                    naming=self.naming,
+                    provider=self.provider_in(CLOUDFRONT_CERTIFICATE_REGION),
+                    domain_name=props.domain_name,
+                    hosted_zone_id=props.hosted_zone_id,
+                    zone_name=props.zone_name,
+                    validation_timeout=props.certificate_validation_timeout,
+                ),
+            )
         distribution = ApiDistribution(
             self,
             "cdn",
@@ -89,8 +118,21 @@ class EdgeStack(LayerStack):
                 log_bucket_ready=logs.ready,
                 price_class=props.price_class,
                 web_acl_id=web_acl_arn,
+                aliases=[props.domain_name] if props.domain_name else (),
+                certificate_arn=certificate.certificate_arn if certificate else None,
             ),
         )
+        if certificate is not None and certificate.zone_id is not None and props.domain_name is not None:
+            AliasRecords(
+                self,
+                "alias-records",
+                props=AliasRecordsProps(
+                    zone_id=certificate.zone_id,
+                    name=props.domain_name,
+                    target_domain_name=distribution.domain_name,
+                    target_zone_id=distribution.hosted_zone_id,
+                ),
+            )
         RequestPathDashboard(
             self,
             "dashboard",
@@ -106,5 +148,16 @@ class EdgeStack(LayerStack):
         TerraformOutput(
             self, "cloudfront_distribution_id", value=distribution.distribution_id, description="Distribution id"
         )
+        if props.domain_name is not None:
+            TerraformOutput(
+                self, "api_url", value=f"https://{props.domain_name}", description="The API at its own name"
+            )
+            if props.hosted_zone_id is None:
+                TerraformOutput(
+                    self,
+                    "alias_target",
+                    value=distribution.domain_name,
+                    description=f"Point {props.domain_name} here (CNAME, or an alias at the zone apex)",
+                )
         self.url: str = distribution.url
         self.distribution_id: str = distribution.distribution_id

@@ -43,6 +43,25 @@ def variant_synth() -> Synthesis:
     return synthesize(VARIANT)
 
 
+# The API at its own name in a Route 53 zone: tests/environments/domain.toml (S-07).
+DOMAIN = {"ENV": "domain", "CATALOG_ENVIRONMENTS_DIR": "tests/environments"}
+
+
+@pytest.fixture(scope="session")
+def domain_synth() -> Synthesis:
+    """The app from tests/environments/domain.toml: api.shop.example in the zone shop.example."""
+    return synthesize(DOMAIN)
+
+
+@pytest.fixture(scope="session")
+def unzoned_domain_synth() -> Synthesis:
+    """A host name without a Route 53 zone (the records are created at another DNS provider), WAF off."""
+    from shared.config import Config, DomainConfig
+    from tests.synth import synthesize_config
+
+    return synthesize_config(Config(domain=DomainConfig(name="api.catalog.example.org"), waf_enabled=False))
+
+
 @pytest.fixture(scope="session")
 def bootstrap_stack() -> Json:
     """The bootstrap stack of an environment that declares remote state: it must stay on local state."""

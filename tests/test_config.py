@@ -319,7 +319,16 @@ def test_p08_every_key_can_be_overridden_by_its_variable(tmp_path: Path) -> None
         text = str(value).lower() if isinstance(value, bool) else str(value)
         state = load_config({**environ, "CATALOG_OVERRIDES": variable, variable: text}).state
         assert getattr(state, attribute) == value, variable
-    assert {key.variable for key in KEYS} == set(values) | set(state_values)
+    domain_values = {
+        "DOMAIN_NAME": ("name", "www.shop.example"),
+        "HOSTED_ZONE_ID": ("hosted_zone_id", "Z9876543210XYZ"),
+        "HOSTED_ZONE_NAME": ("zone_name", "api.shop.example"),
+    }
+    environ = write_environment(tmp_path, {**BASE, **ZONED})
+    for variable, (attribute, value) in domain_values.items():
+        domain = load_config({**environ, "CATALOG_OVERRIDES": variable, variable: value}).domain
+        assert domain is not None and getattr(domain, attribute) == value, variable
+    assert {key.variable for key in KEYS} == set(values) | set(state_values) | set(domain_values)
 
 
 @pytest.mark.parametrize("value", [None, "", "  "], ids=["unset", "empty", "blank"])
@@ -759,3 +768,102 @@ def test_without_email_validator_an_alarm_email_is_one_line_not_a_traceback(monk
         "environments/prod.toml: alarm_email = 'oncall@example.com' cannot be checked: "
         "the email-validator package is not installed (run `make install`)"
     )
+
+
+# --- [domain]: the API's own host name (S-07) ----------------------------------------------
+
+ZONED = {
+    "domain.name": "api.shop.example",
+    "domain.hosted_zone_id": "Z0123456789ABC",
+    "domain.zone_name": "shop.example",
+}
+HOST_NAMES_OK = [
+    "api.shop.example",
+    "shop.example",
+    "a.b",
+    "xn--bcher-kva.example",
+    "1api.shop-2.example",
+    ("a" * 63 + ".") * 3 + "a" * 61,
+]
+HOST_NAMES_BAD = {
+    "uppercase": "Api.shop.example",
+    "one label": "localhost",
+    "trailing dot": "api.shop.example.",
+    "empty label": "api..example",
+    "leading hyphen": "-api.shop.example",
+    "trailing hyphen": "api-.shop.example",
+    "underscore": "api_1.shop.example",
+    "label of 64": "a" * 64 + ".example",
+    "254 characters": ("a" * 63 + ".") * 3 + "a" * 62,
+    "wildcard": "*.shop.example",
+    "scheme": "https://api.shop.example",
+    "non-ascii": "bücher.example",
+    "space": "api .shop.example",
+}
+
+
+@pytest.mark.parametrize("value", HOST_NAMES_OK, ids=[v[:24] for v in HOST_NAMES_OK])
+def test_s07_domain_name_accepted(tmp_path: Path, value: str) -> None:
+    config = accepted(tmp_path, "domain.name", value)
+    assert config.domain is not None and config.domain.name == value
+    assert config.domain.hosted_zone_id is None
+
+
+@pytest.mark.parametrize("value", HOST_NAMES_BAD.values(), ids=list(HOST_NAMES_BAD))
+def test_s07_domain_name_refused_by_the_dns_rules(tmp_path: Path, value: str) -> None:
+    assert "is not a host name" in refused(tmp_path, "domain.name", value)
+
+
+ZONE_IDS_BAD = {
+    "lowercase": "z0123456789abc",
+    "no Z": "A0123456789ABC",
+    "API prefix": "/hostedzone/Z0123456789ABC",
+    "33 characters": "Z" + "A" * 32,
+    "just Z": "Z",
+    "hyphen": "Z0123-456789",
+}
+
+
+@pytest.mark.parametrize("value", ZONE_IDS_BAD.values(), ids=list(ZONE_IDS_BAD))
+def test_s07_hosted_zone_id_refused_by_route53_format(tmp_path: Path, value: str) -> None:
+    settings = {**ZONED}
+    del settings["domain.hosted_zone_id"]
+    assert "is not a Route 53 hosted zone id" in refused(tmp_path, "domain.hosted_zone_id", value, **settings)
+
+
+def test_s07_domain_with_zone_accepted(tmp_path: Path) -> None:
+    domain = load_config(write_environment(tmp_path, {**BASE, **ZONED})).domain
+    assert domain is not None
+    assert (domain.name, domain.hosted_zone_id, domain.zone_name) == (
+        "api.shop.example",
+        "Z0123456789ABC",
+        "shop.example",
+    )
+    apex = load_config(write_environment(tmp_path, {**BASE, **ZONED, "domain.name": "shop.example"})).domain
+    assert apex is not None and apex.name == "shop.example"
+
+
+@pytest.mark.parametrize("value", ["api.other.example", "apishop.example", "shop.example.org", "example"])
+def test_s07_name_outside_the_zone_is_refused(tmp_path: Path, value: str) -> None:
+    message = refusal(write_environment(tmp_path, {**BASE, **ZONED, "domain.name": value}))
+    assert "domain.name = " in message
+    assert "outside the hosted zone 'shop.example'" in message or "is not a host name" in message
+
+
+@pytest.mark.parametrize("missing", ["domain.hosted_zone_id", "domain.zone_name"])
+def test_s07_zone_id_and_zone_name_go_together(tmp_path: Path, missing: str) -> None:
+    settings = {**BASE, **ZONED}
+    del settings[missing]
+    message = refusal(write_environment(tmp_path, settings))
+    assert f"needs {missing.partition('.')[2]} in [domain]" in message
+
+
+def test_s07_zone_without_a_name_is_refused(tmp_path: Path) -> None:
+    settings = {**BASE, **ZONED}
+    del settings["domain.name"]
+    assert "needs name in [domain]" in refusal(write_environment(tmp_path, settings))
+
+
+def test_s07_no_domain_by_default() -> None:
+    assert load_config({}).domain is None
+    assert load_config({"ENV": "domain", "CATALOG_ENVIRONMENTS_DIR": "tests/environments"}).domain is not None

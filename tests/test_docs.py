@@ -194,3 +194,14 @@ def test_every_command_in_a_code_block_runs_under_a_dry_run(doc: Path) -> None:
     cwd = doc.parent if doc.parent != ROOT / "docs" else ROOT
     problems = [p for command in _code_block_commands(doc.read_text()) if (p := _command_problem(command, cwd))]
     assert problems == [], f"{doc.relative_to(ROOT)}: {problems}"
+
+
+def test_s07_security_doc_tables_every_hop_of_encryption_in_transit() -> None:
+    text = (ROOT / "docs" / "security.md").read_text()
+    section = text[text.index("### Encryption in transit") : text.index("## What the edge keeps inside")]
+    for hop in ("viewer → CloudFront", "CloudFront → ALB", "ALB → API task", "API task → Aurora"):
+        row = next((line for line in section.splitlines() if line.startswith(f"| {hop} |")), None)
+        assert row is not None, hop
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert len(cells) == 3 and all(cells), f"{hop}: hop, what encrypts it, source"
+    assert "Not encrypted by TLS" in section and "TLSv1.2_2021" in section

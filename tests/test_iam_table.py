@@ -60,11 +60,13 @@ def rows() -> tuple[iam_table.Row, ...]:
 
 
 @pytest.fixture(scope="module")
-def every_synthesis(synth: Synthesis, variant_synth: Synthesis, production_synth: Synthesis) -> list[Synthesis]:
+def every_synthesis(
+    synth: Synthesis, variant_synth: Synthesis, production_synth: Synthesis, domain_synth: Synthesis
+) -> list[Synthesis]:
     """The default, every tests/environments file, environments/prod.toml and a production-shaped config."""
     lock = synthesize({"ENV": "dynamodb-lock", "CATALOG_ENVIRONMENTS_DIR": "tests/environments"})
     prod = synthesize({"ENV": "prod"})
-    return [synth, variant_synth, production_synth, lock, prod]
+    return [synth, variant_synth, production_synth, lock, prod, domain_synth]
 
 
 def _types(synthesis: Synthesis) -> set[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from tests.synth import ROOT
 
@@ -33,3 +35,24 @@ def test_scan_runs_offline_on_synthesized_json() -> None:
     text = (ROOT / ".checkov.yaml").read_text()
     assert "skip-download: true" in text
     assert "- terraform_json" in text
+
+
+def test_s07_skips_a_domain_closes_apply_to_the_default_synth_only() -> None:
+    scoped = {check for check, reason in _skips() if "(without [domain])" in reason}
+    assert scoped == {"CKV2_AWS_42", "CKV_AWS_174"}
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile[makefile.index("\nscan:") : makefile.index("\nsnapshots:")]
+    assert "ENV=domain CATALOG_ENVIRONMENTS_DIR=tests/environments" in recipe
+    assert "without \\[domain\\]" in recipe and "$(SCAN_COPY)/domain" in recipe
+
+
+def test_scan_copy_leaves_out_removed_blocks_only(tmp_path: Path) -> None:
+    from scripts.scan_input import copy_for_scan
+
+    stack = tmp_path / "in" / "app" / "cdk.tf.json"
+    stack.parent.mkdir(parents=True)
+    document = {"resource": {"aws_lb": {"alb": {"internal": True}}}, "removed": [{"from": "aws_x.y"}]}
+    stack.write_text(json.dumps(document))
+    assert copy_for_scan(tmp_path / "in", tmp_path / "out") == ["app"]
+    copied = json.loads((tmp_path / "out" / "app" / "cdk.tf.json").read_text())
+    assert copied == {"resource": {"aws_lb": {"alb": {"internal": True}}}}

@@ -101,6 +101,12 @@ class ApiDistributionProps:
     """ARN of a WAF web ACL (scope CLOUDFRONT); None attaches none. Default: None."""
     internal_paths: Sequence[str] = ("/ready", "/ready/*", "/openapi.json")
     """Path patterns CloudFront answers 404 itself (readiness, API schema stay inside the VPC). Default: /ready, /ready/*, /openapi.json."""
+    aliases: Sequence[str] = ()
+    """Host names the distribution answers besides its cloudfront.net name (S-07); needs certificate_arn. Default: none."""
+    certificate_arn: str | None = None
+    """ACM certificate in us-east-1 covering the aliases; None serves the default *.cloudfront.net certificate. Default: None."""
+    minimum_protocol_version: str = "TLSv1.2_2021"
+    """Viewer security policy with a certificate of its own: TLS 1.2 and 1.3 with AEAD ciphers only. Default: TLSv1.2_2021."""
 
 
 class ApiDistribution(Construct):
@@ -262,7 +268,8 @@ class ApiDistribution(Construct):
             restrictions=CloudfrontDistributionRestrictions(
                 geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="none")
             ),
-            viewer_certificate=CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
+            aliases=list(props.aliases) or None,
+            viewer_certificate=self._viewer_certificate(props),
             logging_config=CloudfrontDistributionLoggingConfig(
                 bucket=props.log_bucket_domain_name, prefix=props.log_prefix, include_cookies=False
             ),
@@ -273,5 +280,22 @@ class ApiDistribution(Construct):
             wait_for_deployment=False,
         )
         self.domain_name: str = distribution.domain_name
+        self.hosted_zone_id: str = distribution.hosted_zone_id
         self.distribution_id: str = distribution.id
         self.url: str = f"https://{distribution.domain_name}"
+
+    @staticmethod
+    def _viewer_certificate(props: ApiDistributionProps) -> CloudfrontDistributionViewerCertificate:
+        if props.certificate_arn is None:
+            # The *.cloudfront.net certificate: CloudFront then applies its own TLSv1 policy,
+            # whatever minimum_protocol_version says (CloudFront API reference, ViewerCertificate).
+            return CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True)
+        # SNI only: every client of an HTTPS API in use today sends SNI, and a dedicated IP
+        # certificate costs a monthly fee. TLSv1.2_2021 allows TLS 1.2 and 1.3 with ECDHE key
+        # exchange and AES-GCM or ChaCha20-Poly1305 only ("Supported protocols and ciphers between
+        # viewers and CloudFront", CloudFront developer guide, read 2026-11-29).
+        return CloudfrontDistributionViewerCertificate(
+            acm_certificate_arn=props.certificate_arn,
+            ssl_support_method="sni-only",
+            minimum_protocol_version=props.minimum_protocol_version,
+        )

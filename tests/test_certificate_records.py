@@ -1,0 +1,97 @@
+"""S-07: with a domain and no zone, `make deploy-edge` shows the DNS record ACM needs while it waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scripts.certificate_records import POLL_SECONDS, watch
+from tests.synth import ROOT
+
+ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c"
+RECORD = {"Name": "_x1.api.shop.example.", "Type": "CNAME", "Value": "_y2.acm-validations.aws."}
+
+
+def _environment(tmp_path: Path, domain: str) -> dict[str, str]:
+    (tmp_path / "x.toml").write_text(f'suffix = "t"\nregion = "eu-north-1"\n{domain}\n', encoding="utf-8")
+    return {"ENV": "x", "CATALOG_ENVIRONMENTS_DIR": str(tmp_path)}
+
+
+class FakeAcm:
+    """ACM as the CLI shows it: the certificate appears after ``appears_after`` listings."""
+
+    def __init__(self, appears_after: int = 0) -> None:
+        self.calls: list[list[str]] = []
+        self.appears_after = appears_after
+
+    def __call__(self, argv: Sequence[str]) -> Any:
+        self.calls.append(list(argv))
+        if argv[1] == "list-certificates":
+            listed = sum(1 for call in self.calls if call[1] == "list-certificates")
+            if listed <= self.appears_after:
+                return {"CertificateSummaryList": []}
+            other = {"DomainName": "other.example", "CertificateArn": ARN + "-other"}
+            return {"CertificateSummaryList": [other, {"DomainName": "api.shop.example", "CertificateArn": ARN}]}
+        assert argv[argv.index("--certificate-arn") + 1] == ARN
+        return {"Certificate": {"DomainValidationOptions": [{"ResourceRecord": RECORD}]}}
+
+
+def test_s07_record_is_shown_once_the_certificate_exists(tmp_path: Path) -> None:
+    acm = FakeAcm(appears_after=2)
+    slept: list[float] = []
+    line = watch(_environment(tmp_path, '[domain]\nname = "api.shop.example"'), aws=acm, sleep=slept.append)
+    assert line is not None and "\n" not in line
+    assert "_x1.api.shop.example. CNAME _y2.acm-validations.aws." in line
+    assert slept == [POLL_SECONDS, POLL_SECONDS]
+
+
+def test_s07_nothing_to_show_with_a_zone_or_without_a_domain(tmp_path: Path) -> None:
+    acm = FakeAcm()
+    zoned = '[domain]\nname = "api.shop.example"\nhosted_zone_id = "Z0123456789ABC"\nzone_name = "shop.example"'
+    assert watch(_environment(tmp_path, zoned), aws=acm, sleep=lambda _: None) is None
+    assert watch(_environment(tmp_path, ""), aws=acm, sleep=lambda _: None) is None
+    assert acm.calls == []
+
+
+def test_s07_gives_up_with_one_line_when_no_certificate_appears(tmp_path: Path) -> None:
+    acm = FakeAcm(appears_after=10**6)
+    environ = _environment(tmp_path, '[domain]\nname = "api.shop.example"')
+    line = watch(environ, aws=acm, sleep=lambda _: None, wait_seconds=3 * POLL_SECONDS)
+    assert line is not None and "no pending certificate for api.shop.example" in line and "\n" not in line
+
+
+def test_s07_run_by_make_with_the_aws_cli_it_prints_the_record_and_never_fails(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    aws = bin_dir / "aws"
+    listing = json.dumps({"CertificateSummaryList": [{"DomainName": "api.shop.example", "CertificateArn": ARN}]})
+    described = json.dumps({"Certificate": {"DomainValidationOptions": [{"ResourceRecord": RECORD}]}})
+    aws.write_text(
+        f"#!/bin/sh\ncase \"$2\" in\n  list-certificates) echo '{listing}' ;;\n  *) echo '{described}' ;;\nesac\n"
+    )
+    aws.chmod(aws.stat().st_mode | stat.S_IXUSR)
+    environ = {**os.environ, **_environment(tmp_path, '[domain]\nname = "api.shop.example"')}
+    environ["PATH"] = f"{bin_dir}{os.pathsep}{environ['PATH']}"
+    environ.pop("CATALOG_OVERRIDES", None)
+    done = subprocess.run(
+        [sys.executable, "scripts/certificate_records.py"], cwd=ROOT, env=environ, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "create this DNS record" in done.stdout and "CNAME _y2.acm-validations.aws." in done.stdout
+    aws.write_text('#!/bin/sh\necho "An error occurred (AccessDeniedException): denied" >&2\nexit 254\n')
+    done = subprocess.run(
+        [sys.executable, "scripts/certificate_records.py"], cwd=ROOT, env=environ, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "AccessDeniedException" in done.stdout
+
+
+def test_s07_make_deploy_edge_runs_the_record_watcher_beside_the_apply() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "scripts/certificate_records.py & watcher=$$!" in makefile
+    assert "$(if $(filter edge,$*),$(EDGE_DEPLOY)," in makefile
