@@ -348,3 +348,16 @@ def test_s06_docs_state_the_tables_size(rows: tuple[iam_table.Row, ...]) -> None
         text = " ".join((root / doc).read_text().split())
         assert f"{types} types" in text, doc
         assert f"{actions} distinct" in text and f"{reads} of them read calls" in text, doc
+
+
+def test_s06_a_sensitive_call_goes_to_the_deploy_role_only() -> None:
+    # No row has one today (no layer manages a secret version); a future row must still never
+    # hand the pull-request plan role a call that returns a secret value.
+    grant = iam_table.Grant(
+        read=("secretsmanager:DescribeSecret",),
+        write=("secretsmanager:PutSecretValue",),
+        sensitive=("secretsmanager:GetSecretValue",),
+        resources=("arn:aws:secretsmanager:{region}:{account}:secret:{name}-*",),
+    )
+    assert iam_table.actions(grant, plan=True) == ("secretsmanager:DescribeSecret",)
+    assert "secretsmanager:GetSecretValue" in iam_table.actions(grant, plan=False)
