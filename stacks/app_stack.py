@@ -187,6 +187,11 @@ class AppStack(LayerStack):
                 subnet_ids=props.private_subnet_ids,
                 security_group_id=props.app_security_group_id,
                 target_group_arn=balancer.target_group_arn,
+                # AWS's resource label: the final portions of the ALB and target group ARNs joined by
+                # "/", app/<lb>/<id>/targetgroup/<tg>/<id> (Application Auto Scaling API reference,
+                # PredefinedMetricSpecification, ResourceLabel, read 2026-11-29). The primary target
+                # group: the one the service names, which carries production traffic between releases.
+                request_count_label=f"{balancer.arn_suffix}/{balancer.target_group_arn_suffix}",
                 load_balancer_ready=balancer.ready,
                 start_after=[admin_token.ready],
                 release=CanaryRelease(

@@ -45,6 +45,12 @@ class Synthesis:
         assert len(found) == 1, f"{stack}: expected one {type_}, found {sorted(found)}"
         return f"${{{type_}.{next(iter(found))}.{attribute}}}"
 
+    def named(self, stack: str, type_: str, name: str) -> Json:
+        """The single resource of ``type_`` in ``stack`` whose ``name`` argument is ``name``."""
+        found = [resource for resource in self.resources(stack, type_).values() if resource.get("name") == name]
+        assert len(found) == 1, f"{stack}: expected one {type_} named {name}, found {len(found)}"
+        return found[0]
+
     def data_sources(self, stack: str, type_: str) -> dict[str, Json]:
         return dict(self.stacks[stack].get("data", {}).get(type_, {}))
 

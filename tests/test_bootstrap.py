@@ -247,6 +247,7 @@ def test_deploy_role_cannot_escalate_through_its_own_roles_or_admin_policies(git
                 "elasticloadbalancing.amazonaws.com",
                 "rds.amazonaws.com",
                 "ecs.application-autoscaling.amazonaws.com",
+                "rds.application-autoscaling.amazonaws.com",
                 "vpcorigin.cloudfront.amazonaws.com",
             )
         ),
