@@ -83,6 +83,7 @@ class DataStack(LayerStack):
                 max_readers=props.max_readers,
                 sales=props.reader_sales,
                 sale_lead=props.reader_lead,
+                region=self.region,
             ),
         )
         create_alarms(

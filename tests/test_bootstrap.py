@@ -202,9 +202,16 @@ def test_deploy_role_resources_carry_the_project_prefix(github_stack: Json) -> N
     bucket = _ref(github_stack, "aws_s3_bucket", "arn")
     # Names are catalog-api-*-prod (log groups /catalog-api/prod/); RDS names the master secret
     # rds!cluster-<id>; CloudFront ids and service-linked roles are generated; the default
-    # pg:/og: groups are AWS's.
+    # pg:/og: groups are AWS's; Aurora Auto Scaling names the readers it adds application-autoscaling-<id>.
     project = ("catalog-api-", "/catalog-api/prod/", ":secret:rds!cluster-*", "aws-service-role/", ":pg:default*")
-    generated = (":distribution/*", ":vpcorigin/*", ":response-headers-policy/*", ":og:default*", "managedruleset/")
+    generated = (
+        ":distribution/*",
+        ":vpcorigin/*",
+        ":response-headers-policy/*",
+        ":og:default*",
+        "managedruleset/",
+        ":db:application-autoscaling-*",
+    )
     for statement in _statements(github_stack, "catalog-api-deploy-prod"):
         if statement["Effect"] != "Allow":
             continue

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cdktf import Postcondition, Precondition, TerraformResourceLifecycle
+from cdktf import DataResource, LocalExecProvisioner, Postcondition, Precondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -29,10 +29,13 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from shared.components.iam import service_role
+from shared.components.image_asset import PROJECT_ROOT_FROM_STACK
 from shared.components.scheduled_capacity import CapacityWindow, schedule_windows
 from shared.naming import Naming
 
 POSTGRES_PORT = 5432
+# Deletes, on destroy, the readers Aurora Auto Scaling added (scripts/autoscaled_readers.py says why).
+DELETE_ADDED_READERS_COMMAND = "python3 scripts/autoscaled_readers.py"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +90,8 @@ class AuroraPostgresProps:
     """Sale windows: the reader floor is raised ``sale_lead`` before each starts and restored at its end. Default: none."""
     sale_lead: timedelta = timedelta(minutes=30)
     """How long before a sale its readers are requested (shared/config.py READER_LEAD says why). Default: 30 min."""
+    region: str = "eu-north-1"
+    """Region of the cluster, for the AWS CLI that removes autoscaled readers on destroy. Default: eu-north-1."""
 
 
 class AuroraPostgres(Construct):
@@ -266,6 +271,27 @@ class AuroraPostgres(Construct):
         # (docs/deployment.md says what destroy and a redeploy do with them). Registered after
         # the instances: Aurora scales only an available cluster with its writer, and on destroy
         # the target goes first.
+        # On destroy, after the scalable target is gone (so nothing adds a reader any more) and
+        # before the cluster: the readers Aurora added are deleted, or DeleteDBCluster is refused.
+        # A destroy-time provisioner may refer only to itself, so the values are literals.
+        added_readers = DataResource(
+            self,
+            "added-readers",
+            depends_on=[cluster],
+            provisioners=[
+                LocalExecProvisioner(
+                    type="local-exec",
+                    when="destroy",
+                    working_dir=PROJECT_ROOT_FROM_STACK,
+                    command=DELETE_ADDED_READERS_COMMAND,
+                    environment={
+                        "CLUSTER_ID": identifier,
+                        "KEEP": ",".join(f"{identifier}-{index + 1}" for index in range(props.instance_count)),
+                        "AWS_REGION": props.region,
+                    },
+                )
+            ],
+        )
         readers = AppautoscalingTarget(
             self,
             "readers",
@@ -274,7 +300,7 @@ class AuroraPostgres(Construct):
             resource_id=f"cluster:{cluster.cluster_identifier}",
             min_capacity=1,
             max_capacity=props.max_readers,
-            depends_on=instances,
+            depends_on=[*instances, added_readers],
         )
         AppautoscalingPolicy(
             self,
