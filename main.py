@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -151,10 +151,11 @@ def image_choice(config: Config, root: Path = ROOT) -> ImageChoice:
     return SourceImage(directory=SERVICE_DIRECTORY, tag=source_tag(root / SERVICE_DIRECTORY))
 
 
-def build(scope: Construct, config: Config, *, image: ImageChoice | None = None) -> Layers:
+def build(scope: Construct, config: Config, *, image: ImageChoice | None = None, now: datetime | None = None) -> Layers:
     """Create the four stacks in ``scope`` (an App) from a validated ``config``.
 
     ``image`` defaults to ``image_choice(config)``; tests pass one to synthesize another content.
+    ``now`` (default: the clock) decides whether a sale window is raised at deploy time.
     """
     from shared.components.fargate_service import DatabaseConnection, Scaling
     from shared.components.scheduled_capacity import CapacityWindow
@@ -165,6 +166,12 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None)
     from stacks.network_stack import NetworkStack, NetworkStackProps
 
     context = _context(config)
+    moment = now if now is not None else datetime.now(UTC)
+    lead = task_lead()
+    # Terraform owns the scalable targets' bounds: a deploy inside a raised window keeps the
+    # sale's bounds instead of putting [scaling]'s back until the window's restore.
+    task_sale = next((sale for sale in config.sales if sale.starts - lead <= moment < sale.ends), None)
+    reader_sale = next((sale for sale in config.sales if sale.starts - READER_LEAD <= moment < sale.ends), None)
 
     def windows(kind: str) -> tuple[CapacityWindow, ...]:
         return tuple(
@@ -196,6 +203,7 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None)
             deletion_protection=config.deletion_protection,
             final_snapshot=config.final_snapshot,
             max_readers=config.max_readers,
+            min_readers=reader_sale.min_readers if reader_sale else 1,
             reader_sales=windows("readers"),
             reader_lead=READER_LEAD,
         ),
@@ -219,10 +227,12 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None)
             alarm_topic_arn=network.alarm_topic_arn,
             on_demand_base=config.on_demand_base,
             scaling=Scaling(
-                min_tasks=config.min_tasks,
-                max_tasks=config.max_tasks,
+                min_tasks=task_sale.min_tasks if task_sale else config.min_tasks,
+                max_tasks=task_sale.max_tasks if task_sale else config.max_tasks,
+                restore_min_tasks=config.min_tasks,
+                restore_max_tasks=config.max_tasks,
                 sales=windows("tasks"),
-                sale_lead=task_lead(),
+                sale_lead=lead,
             ),
             deletion_protection=config.deletion_protection,
         ),

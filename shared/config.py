@@ -720,6 +720,12 @@ def load_config(environ: Mapping[str, str], *, now: datetime | None = None) -> C
     fields["sales"] = _sales(
         raw_sales, where, max_readers=int(fields["max_readers"]), now=now if now is not None else datetime.now(UTC)
     )
+    for sale in fields["sales"]:
+        if sale.max_tasks < fields["on_demand_base"]:
+            raise ConfigError(
+                f"{where}: [[{SALE_TABLE}]] {sale.name!r}: max_tasks = {sale.max_tasks} is not allowed: "
+                f"at least [scaling] on_demand_base ({fields['on_demand_base']})"
+            )
     # What each override variable would have to say to change nothing: a variable set
     # to something else without being named is reported, so a forgotten export shows.
     effective: dict[str, object] = {

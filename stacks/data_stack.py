@@ -45,6 +45,8 @@ class DataStackProps:
     """Instances in the cluster, spread over the AZs. Default: 2."""
     max_readers: int = 3
     """Ceiling of the reader autoscaling ([scaling] max_readers), 1 to 15. Default: 3."""
+    min_readers: int = 1
+    """Reader floor: 1, or a sale's min_readers when deployed inside its raised window. Default: 1."""
     reader_sales: tuple[CapacityWindow, ...] = ()
     """Sale windows as reader floors ([[sale]] min_readers). Default: none."""
     reader_lead: timedelta = timedelta(minutes=30)
@@ -81,6 +83,7 @@ class DataStack(LayerStack):
                 instance_class=props.instance_class,
                 instance_count=props.instance_count,
                 max_readers=props.max_readers,
+                min_readers=props.min_readers,
                 sales=props.reader_sales,
                 sale_lead=props.reader_lead,
                 region=self.region,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,13 +119,13 @@ def canonical(document: Json) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def synthesize_config(config: Config) -> Synthesis:
-    """Build and synthesize the app for an already validated ``config`` (no loader involved)."""
+def synthesize_config(config: Config, now: datetime | None = None) -> Synthesis:
+    """Build and synthesize the app for an already validated ``config`` (no loader involved), at ``now``."""
     provider_loader.enable()
     from cdktf import Testing
 
     app = Testing.app()
-    main.build(app, config)
+    main.build(app, config, now=now)
     app.synth()
     outdir = Path(app.outdir)
     manifest = json.loads((outdir / "manifest.json").read_text())

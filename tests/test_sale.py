@@ -85,6 +85,28 @@ def test_s04_no_sale_no_scheduled_action(synth: Synthesis) -> None:
     assert not synth.resources("app", SCHEDULED) and not synth.resources("data", SCHEDULED)
 
 
+def test_s04_a_deploy_inside_a_raised_window_keeps_the_sales_bounds() -> None:
+    from tests.synth import synthesize_config
+
+    config = load_config(VARIANT)
+    # 20 minutes before Black Friday: the readers are raised (30-minute lead), the tasks not yet (5).
+    before = synthesize_config(config, now=datetime(2099, 11, 27, 7, 40, tzinfo=UTC))
+    tasks = before.one("app", "aws_appautoscaling_target")
+    readers = before.one("data", "aws_appautoscaling_target")
+    assert (tasks["min_capacity"], tasks["max_capacity"]) == VARIANT_TASKS
+    assert (readers["min_capacity"], readers["max_capacity"]) == (4, VARIANT_MAX_READERS)
+    during = synthesize_config(config, now=datetime(2099, 11, 28, 12, tzinfo=UTC))
+    tasks = during.one("app", "aws_appautoscaling_target")
+    assert (tasks["min_capacity"], tasks["max_capacity"]) == (20, 60)
+    assert during.one("data", "aws_appautoscaling_target")["min_capacity"] == 4
+    # The restore at the end still goes back to [scaling]'s bounds, not the raised ones.
+    restore = _actions(during, "app")["catalog-api-tasks-black-friday-restore-prod-eu-canary-1"]
+    assert _capacity(restore) == VARIANT_TASKS
+    after = synthesize_config(config, now=datetime(2099, 11, 30, 23, tzinfo=UTC))
+    assert after.one("app", "aws_appautoscaling_target")["min_capacity"] == VARIANT_TASKS[0]
+    assert after.one("data", "aws_appautoscaling_target")["min_capacity"] == 1
+
+
 def test_s04_task_lead_time_follows_the_service_start_budget(tmp_path: Path) -> None:
     assert main.task_lead() == TASK_LEAD
     (tmp_path / "service").mkdir()
@@ -244,6 +266,7 @@ OUT_OF_LIMIT = {
     "no zone": ({"ends": "2027-11-29T08:00:00"}, "ends = '2027-11-29T08:00:00' is not a UTC date and time"),
     "not a number": ({"max_tasks": "40"}, "max_tasks = '40' is a string; expected an integer"),
     "unknown key": ({"max_reader": 2}, "unknown key 'max_reader'"),
+    "below on-demand base": ({"min_tasks": 1, "max_tasks": 0}, "max_tasks = 0 is not allowed: 1 to 100"),
 }
 
 
@@ -251,6 +274,13 @@ OUT_OF_LIMIT = {
 def test_s04_out_of_limit_sale_is_refused_naming_it(tmp_path: Path, values: dict[str, object], reason: str) -> None:
     message = _refused(tmp_path, _sale(values=values))
     assert "[[sale]] 'black-friday'" in message and reason in message, message
+
+
+def test_s04_sale_max_tasks_below_the_on_demand_base_is_refused(tmp_path: Path) -> None:
+    text = BASE_TEXT.replace("[scaling]\n", "[scaling]\non_demand_base = 3\n") + _sale(min_tasks=1, max_tasks=2)
+    (tmp_path / "x.toml").write_text(text)
+    message = refusal({"ENV": "x", "CATALOG_ENVIRONMENTS_DIR": str(tmp_path)})
+    assert "[[sale]] 'black-friday': max_tasks = 2 is not allowed: at least [scaling] on_demand_base (3)" in message
 
 
 def test_s04_sale_name_is_checked_and_unique(tmp_path: Path) -> None:

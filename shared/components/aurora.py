@@ -80,6 +80,8 @@ class AuroraPostgresProps:
     """ARN of the permissions boundary policy its roles carry; None: none. Default: None."""
     max_readers: int = 3
     """Most readers replica autoscaling may run, counting the ones Terraform creates; 1 to 15. Default: 3."""
+    min_readers: int = 1
+    """Reader floor Terraform sets: 1, or a sale's min_readers when deployed inside its raised window. Default: 1."""
     reader_cpu_target_percent: float = 70.0
     """Average reader CPU the replica autoscaling holds. Default: 70 %."""
     reader_scale_in_cooldown_seconds: int = 900
@@ -298,7 +300,7 @@ class AuroraPostgres(Construct):
             service_namespace="rds",
             scalable_dimension="rds:cluster:ReadReplicaCount",
             resource_id=f"cluster:{cluster.cluster_identifier}",
-            min_capacity=1,
+            min_capacity=props.min_readers,
             max_capacity=props.max_readers,
             depends_on=[*instances, added_readers],
         )

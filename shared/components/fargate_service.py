@@ -123,6 +123,10 @@ class Scaling:
     """ALBRequestCountPerTarget target: measured list calls/s per task at 70 % CPU, times 60. Default: 33,600."""
     requests_scale_in_cooldown_seconds: int = 900
     """Wait after a request-driven scale-in; longer than CPU's so a sale's tail keeps its tasks. Default: 900 s."""
+    restore_min_tasks: int | None = None
+    """Fewest tasks a sale's end restores; None: min_tasks (differs while a window is raised). Default: None."""
+    restore_max_tasks: int | None = None
+    """Most tasks a sale's end restores; None: max_tasks. Default: None."""
     sales: tuple[CapacityWindow, ...] = ()
     """Sale windows: task bounds raised ``sale_lead`` before each starts and restored at its end. Default: none."""
     sale_lead: timedelta = timedelta(minutes=5)
@@ -559,8 +563,8 @@ class FargateService(Construct):
             target=target,
             windows=scaling.sales,
             lead=scaling.sale_lead,
-            restore_min=scaling.min_tasks,
-            restore_max=scaling.max_tasks,
+            restore_min=scaling.restore_min_tasks or scaling.min_tasks,
+            restore_max=scaling.restore_max_tasks or scaling.max_tasks,
         )
 
         self.cluster_name: str = cluster.name
