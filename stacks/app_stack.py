@@ -219,7 +219,8 @@ class AppStack(LayerStack):
             target_group=balancer.target_group_arn_suffix,
             cluster_name=service.cluster_name,
             service_name=service.service_name,
-            min_tasks=props.scaling.min_tasks,
+            # [scaling]'s floor, not a sale's: the alarm must not fire when a window's restore lowers it.
+            min_tasks=props.scaling.restore_min_tasks or props.scaling.min_tasks,
         )
         redeploy = RotationRedeploy(
             self,

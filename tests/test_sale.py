@@ -102,6 +102,13 @@ def test_s04_a_deploy_inside_a_raised_window_keeps_the_sales_bounds() -> None:
     # The restore at the end still goes back to [scaling]'s bounds, not the raised ones.
     restore = _actions(during, "app")["catalog-api-tasks-black-friday-restore-prod-eu-canary-1"]
     assert _capacity(restore) == VARIANT_TASKS
+    # The too-few-tasks alarm keeps [scaling]'s floor: after the restore it must not fire.
+    floors = [
+        alarm["threshold"]
+        for alarm in during.resources("app", "aws_cloudwatch_metric_alarm").values()
+        if alarm.get("metric_name") == "RunningTaskCount"
+    ]
+    assert floors == [VARIANT_TASKS[0]]
     after = synthesize_config(config, now=datetime(2099, 11, 30, 23, tzinfo=UTC))
     assert after.one("app", "aws_appautoscaling_target")["min_capacity"] == VARIANT_TASKS[0]
     assert after.one("data", "aws_appautoscaling_target")["min_capacity"] == 1
