@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import math
 import os
 import shutil
 import sys
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +58,25 @@ e.g. CONTAINER_IMAGE), CDKTF_OUTDIR (another output folder).
 BASE_TAGS: Mapping[str, str] = {"Environment": "production", "Project": PROJECT, "ManagedBy": "cdktf"}
 # The API's build context, relative to the project root: the default image is built from it.
 SERVICE_DIRECTORY = "service"
+# Fargate's part of a task start that the service's start budget does not cover: placing the
+# task, attaching its network interface and pulling the image. Not measured here (no AWS
+# account); two minutes is a margin chosen for a 1-vCPU task and an image of a few hundred MB.
+TASK_PLACEMENT_SECONDS = 120
+
+
+def task_lead(root: Path = ROOT) -> timedelta:
+    """How long before a sale its tasks are started, from the service's own start budget (S-04).
+
+    service/contract.json ``start_within_seconds`` (process start to listening, migrations
+    included) plus the ALB's health checks until the target is healthy (healthy_threshold x
+    interval) plus TASK_PLACEMENT_SECONDS, rounded up to whole minutes.
+    """
+    from shared.components.load_balancer import HealthCheck
+
+    contract = json.loads((root / SERVICE_DIRECTORY / "contract.json").read_text(encoding="utf-8"))
+    check = HealthCheck()
+    seconds = int(contract["start_within_seconds"]) + check.healthy_threshold * check.interval_seconds
+    return timedelta(minutes=math.ceil((seconds + TASK_PLACEMENT_SECONDS) / 60))
 
 
 @dataclass(frozen=True)
@@ -130,18 +151,40 @@ def image_choice(config: Config, root: Path = ROOT) -> ImageChoice:
     return SourceImage(directory=SERVICE_DIRECTORY, tag=source_tag(root / SERVICE_DIRECTORY))
 
 
-def build(scope: Construct, config: Config, *, image: ImageChoice | None = None) -> Layers:
+def build(scope: Construct, config: Config, *, image: ImageChoice | None = None, now: datetime | None = None) -> Layers:
     """Create the four stacks in ``scope`` (an App) from a validated ``config``.
 
     ``image`` defaults to ``image_choice(config)``; tests pass one to synthesize another content.
+    ``now`` (default: the clock) decides whether a sale window is raised at deploy time.
     """
     from shared.components.fargate_service import DatabaseConnection, Scaling
+    from shared.components.scheduled_capacity import CapacityWindow
+    from shared.config import READER_LEAD
     from stacks.app_stack import AppStack, AppStackProps
     from stacks.data_stack import DataStack, DataStackProps
     from stacks.edge_stack import EdgeStack, EdgeStackProps
     from stacks.network_stack import NetworkStack, NetworkStackProps
 
     context = _context(config)
+    moment = now if now is not None else datetime.now(UTC)
+    lead = task_lead()
+    # Terraform owns the scalable targets' bounds: a deploy inside a raised window keeps the
+    # sale's bounds instead of putting [scaling]'s back until the window's restore.
+    task_sale = next((sale for sale in config.sales if sale.starts - lead <= moment < sale.ends), None)
+    reader_sale = next((sale for sale in config.sales if sale.starts - READER_LEAD <= moment < sale.ends), None)
+
+    def windows(kind: str) -> tuple[CapacityWindow, ...]:
+        return tuple(
+            CapacityWindow(
+                name=sale.name,
+                starts=sale.starts,
+                ends=sale.ends,
+                min_capacity=sale.min_tasks if kind == "tasks" else sale.min_readers,
+                max_capacity=sale.max_tasks if kind == "tasks" else config.max_readers,
+            )
+            for sale in config.sales
+        )
+
     network = NetworkStack(
         scope,
         "network",
@@ -159,6 +202,10 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None)
             alarm_topic_arn=network.alarm_topic_arn,
             deletion_protection=config.deletion_protection,
             final_snapshot=config.final_snapshot,
+            max_readers=config.max_readers,
+            min_readers=reader_sale.min_readers if reader_sale else 1,
+            reader_sales=windows("readers"),
+            reader_lead=READER_LEAD,
         ),
     )
     app = AppStack(
@@ -179,7 +226,14 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None)
             image=image if image is not None else image_choice(config),
             alarm_topic_arn=network.alarm_topic_arn,
             on_demand_base=config.on_demand_base,
-            scaling=Scaling(min_tasks=config.min_tasks, max_tasks=config.max_tasks),
+            scaling=Scaling(
+                min_tasks=task_sale.min_tasks if task_sale else config.min_tasks,
+                max_tasks=task_sale.max_tasks if task_sale else config.max_tasks,
+                restore_min_tasks=config.min_tasks,
+                restore_max_tasks=config.max_tasks,
+                sales=windows("tasks"),
+                sale_lead=lead,
+            ),
             deletion_protection=config.deletion_protection,
         ),
     )

@@ -44,6 +44,7 @@ FLOW_LOGS = "shared/components/flow_logs.py"
 ROTATION = "shared/components/rotation_redeploy.py"
 GENERATED = "shared/components/generated_secret.py"
 POLICY = "shared/components/policy.py"
+SCHEDULE = "shared/components/scheduled_capacity.py"
 APP = "stacks/app_stack.py"
 EDGE = "stacks/edge_stack.py"
 LAYER = "shared/layer.py"
@@ -920,6 +921,112 @@ MUTANTS: tuple[Mutant, ...] = (
         original="permissions_boundary=props.permissions_boundary,",
         replacement="permissions_boundary=None,",
         what="the flow-log role is created without the boundary: CI's CreateRole is refused",
+    ),
+    # --- sale windows, request tracking, reader autoscaling (S-04) ----------------------
+    Mutant(
+        id="sale-raise-without-lead",
+        file=SCHEDULE,
+        original='("raise", window.starts - lead,',
+        replacement='("raise", window.starts,',
+        what="capacity raised at the sale's start: tasks and readers are still starting when the traffic arrives",
+    ),
+    Mutant(
+        id="sale-timezone-local",
+        file=SCHEDULE,
+        original='timezone="UTC",',
+        replacement='timezone="Europe/Stockholm",',
+        what="the UTC times of [[sale]] read as local time: capacity raised an hour late",
+    ),
+    Mutant(
+        id="sale-at-with-zone",
+        file=SCHEDULE,
+        original="%Y-%m-%dT%H:%M:%S')})",
+        replacement="%Y-%m-%dT%H:%M:%SZ')})",
+        what="at() with a zone suffix outside AWS's at(yyyy-mm-ddThh:mm:ss) format: PutScheduledAction refused",
+    ),
+    Mutant(
+        id="sale-restore-keeps-floor",
+        file=SCHEDULE,
+        original='("restore", window.ends, restore_min, restore_max)',
+        replacement='("restore", window.ends, window.min_capacity, restore_max)',
+        what="the sale's floor is never lowered: sale-sized capacity is paid for after the sale",
+    ),
+    Mutant(
+        id="sale-overlap-ignores-reader-lead",
+        file=CONFIG,
+        original="if later.starts - READER_LEAD < earlier.ends:",
+        replacement="if later.starts < earlier.ends:",
+        what="a sale starting just after another: its readers are raised, then the earlier restore lowers them",
+    ),
+    Mutant(
+        id="sale-ending-now-accepted",
+        file=CONFIG,
+        original="if sale.ends <= now:",
+        replacement="if sale.ends < now:",
+        what="a window that has just ended is accepted: its actions are scheduled in the past",
+    ),
+    Mutant(
+        id="sale-readers-over-ceiling",
+        file=CONFIG,
+        original='if not 1 <= counts["min_readers"] <= max_readers:',
+        replacement='if not 1 <= counts["min_readers"] <= MAX_READERS_LIMIT:',
+        what="a sale floor above max_readers: PutScheduledAction sets min above max and AWS refuses the deploy",
+    ),
+    Mutant(
+        id="task-lead-without-health-checks",
+        file=MAIN,
+        original='seconds = int(contract["start_within_seconds"]) + check.healthy_threshold * check.interval_seconds',
+        replacement='seconds = int(contract["start_within_seconds"])',
+        what="the tasks' lead time ignores the ALB health checks: tasks not yet in service when the sale starts",
+    ),
+    Mutant(
+        id="request-label-alternate-target-group",
+        file=APP,
+        original='request_count_label=f"{balancer.arn_suffix}/{balancer.target_group_arn_suffix}"',
+        replacement='request_count_label=f"{balancer.arn_suffix}/{balancer.alternate_target_group_arn_suffix}"',
+        what="requests counted on the release target group, idle between releases: the policy never scales out",
+    ),
+    Mutant(
+        id="request-target-per-second",
+        file=FARGATE,
+        original="requests_per_task_per_minute: int = 33_600",
+        replacement="requests_per_task_per_minute: int = 560",
+        what="the per-second capacity used as a per-minute target: tasks scale out 60 times too early",
+    ),
+    Mutant(
+        id="reader-target-without-cluster-prefix",
+        file=AURORA,
+        original='resource_id=f"cluster:{cluster.cluster_identifier}",',
+        replacement="resource_id=cluster.cluster_identifier,",
+        what="Aurora's scalable target id lacks cluster: RegisterScalableTarget refuses it",
+    ),
+    Mutant(
+        id="reader-floor-zero",
+        file=MAIN,
+        original="min_readers=reader_sale.min_readers if reader_sale else 1,",
+        replacement="min_readers=reader_sale.min_readers if reader_sale else 0,",
+        what="reader floor 0: nothing guarantees a reader for the reader endpoint",
+    ),
+    Mutant(
+        id="deploy-in-sale-drops-the-floor",
+        file=MAIN,
+        original="min_tasks=task_sale.min_tasks if task_sale else config.min_tasks,",
+        replacement="min_tasks=config.min_tasks,",
+        what="a deploy during a sale puts the task floor back to [scaling]'s until the window ends",
+    ),
+    Mutant(
+        id="added-readers-keep-nothing",
+        file=AURORA,
+        original='"KEEP": ",".join(f"{identifier}-{index + 1}" for index in range(props.instance_count)),',
+        replacement='"KEEP": identifier,',
+        what="the destroy step also deletes Terraform's own instances, which Terraform then fails to delete",
+    ),
+    Mutant(
+        id="added-readers-on-create",
+        file=AURORA,
+        original='when="destroy",',
+        replacement='when="create",',
+        what="autoscaled readers never deleted on destroy: DeleteDBCluster refused, make destroy fails",
     ),
     Mutant(
         id="policy-packing-over-quota",

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import itertools
 import json
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,20 @@ DIRECTORY_VARIABLE = "CATALOG_ENVIRONMENTS_DIR"
 OVERRIDES_VARIABLE = "CATALOG_OVERRIDES"
 """Comma-separated names of the variables allowed to override the file, e.g. CONTAINER_IMAGE,ALARM_EMAIL."""
 MAX_TASKS_LIMIT = 100
+# Aurora holds at most 15 Aurora Replicas per cluster ("Adding Aurora Replicas to a DB cluster",
+# Aurora user guide, read 2026-11-29): the ceiling [scaling] max_readers may name.
+MAX_READERS_LIMIT = 15
+DEFAULT_MAX_READERS = 3
+# How long before a sale starts its readers are requested. AWS documents no figure for how long
+# adding an Aurora Replica takes (the Aurora user guide's "Adding Aurora Replicas to a DB cluster"
+# and "Amazon Aurora Auto Scaling with Aurora Replicas", read 2026-11-29, give none): creating a
+# DB instance, its first start and its join to the reader endpoint commonly take 10-20 minutes,
+# and Aurora Auto Scaling acts only while the cluster is "available" (same page). 30 minutes is
+# the conservative choice: a reader that is early costs half an hour of one instance; a late
+# one leaves the sale's first reads on the writer.
+READER_LEAD = timedelta(minutes=30)
+_SALE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,39}")
+_SALE_KEYS = ("name", "starts", "ends", "min_tasks", "max_tasks", "min_readers")
 # A longer value is cut in messages: a pasted 10,000-character value must not flood the terminal.
 SHOWN_CHARACTERS = 60
 
@@ -82,6 +98,24 @@ class DomainConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Sale:
+    """A sale window ([[sale]] in an environment file): capacity held from before ``starts`` until ``ends`` (S-04)."""
+
+    name: str
+    """Short name, in the scheduled actions' names: 1-40 lowercase letters, digits and single hyphens. No default."""
+    starts: datetime
+    """When the sale's traffic begins, UTC; capacity is raised a lead time before. No default."""
+    ends: datetime
+    """When the window closes, UTC; capacity returns to [scaling]'s values then. No default."""
+    min_tasks: int
+    """Fewest API tasks during the window, 1 to max_tasks. No default."""
+    max_tasks: int
+    """Most API tasks during the window, up to 100. No default."""
+    min_readers: int
+    """Fewest Aurora readers during the window, 1 to [scaling] max_readers. No default."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything that differs between deployments, validated once in ``main.py``."""
 
@@ -109,6 +143,10 @@ class Config:
     """Most running API tasks (R-07). Default: 10."""
     on_demand_base: int = 1
     """API tasks kept on on-demand FARGATE under the Spot tasks (P-06), 0 to max_tasks. Default: 1."""
+    max_readers: int = DEFAULT_MAX_READERS
+    """Most Aurora readers the replica autoscaling may run (S-04), 1 to 15. Default: 3."""
+    sales: tuple[Sale, ...] = ()
+    """Sale windows, in order of start (S-04). Default: none."""
     deletion_protection: bool = False
     """Deletion protection on Aurora, the ALB and the image repository (P-07); off keeps R-16. Default: False."""
     final_snapshot: bool = False
@@ -168,6 +206,7 @@ KEYS: tuple[Key, ...] = (
     Key("scaling.min_tasks", int, "MIN_TASKS"),
     Key("scaling.max_tasks", int, "MAX_TASKS"),
     Key("scaling.on_demand_base", int, "ON_DEMAND_BASE"),
+    Key("scaling.max_readers", int, "MAX_READERS"),
     Key("protection.deletion_protection", bool, "DELETION_PROTECTION"),
     Key("protection.final_snapshot", bool, "FINAL_SNAPSHOT"),
     Key("domain.name", str, "DOMAIN_NAME"),
@@ -177,6 +216,7 @@ KEYS: tuple[Key, ...] = (
 _BY_NAME = {key.name: key for key in KEYS}
 _BY_VARIABLE = {key.variable: key for key in KEYS}
 TABLES = ("state", "scaling", "protection", "domain")
+SALE_TABLE = "sale"
 
 
 @dataclass(frozen=True)
@@ -540,6 +580,7 @@ _VALIDATORS: dict[str, Callable[[_Setting], Value]] = {
     "scaling.min_tasks": _between(1, MAX_TASKS_LIMIT),
     "scaling.max_tasks": _between(1, MAX_TASKS_LIMIT),
     "scaling.on_demand_base": _between(0, MAX_TASKS_LIMIT),
+    "scaling.max_readers": _between(1, MAX_READERS_LIMIT),
     "domain.name": _host_name,
     "domain.hosted_zone_id": _zone_id,
     "domain.zone_name": _host_name,
@@ -608,10 +649,15 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{where}: not valid TOML: {error}") from None
 
 
-def _file_settings(path: Path) -> dict[str, _Setting]:
-    """The keys the file sets, type-checked; unknown keys and tables are refused."""
+def _file_settings(path: Path) -> tuple[dict[str, _Setting], list[object]]:
+    """The keys the file sets, type-checked, and its raw [[sale]] entries; unknown keys and tables are refused."""
     where = _relative(path)
     document = _read_file(path)
+    sales = document.pop(SALE_TABLE, [])
+    if not isinstance(sales, list):
+        raise ConfigError(
+            f"{where}: {SALE_TABLE} = {show(sales)} is {_type_name(sales)}; expected [[{SALE_TABLE}]] entries"
+        )
     flat: dict[str, object] = {}
     for name, value in document.items():
         if name in TABLES:
@@ -637,7 +683,7 @@ def _file_settings(path: Path) -> dict[str, _Setting]:
             raise ConfigError(
                 f"{where}: {key.name} is missing; every environment sets it (e.g. {key.name} = {example})"
             )
-    return settings
+    return settings, sales
 
 
 def _parse_override(key: Key, raw: str, label: str) -> Value:
@@ -692,15 +738,16 @@ def _as_variable(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def load_config(environ: Mapping[str, str]) -> Config:
+def load_config(environ: Mapping[str, str], *, now: datetime | None = None) -> Config:
     """Read ``environments/<ENV>.toml``, apply the overrides named in ``CATALOG_OVERRIDES``, validate.
 
     Every refusal is a ``ConfigError`` with one line naming the file and key (or the
-    variable), the value and what is allowed.
+    variable), the value and what is allowed. ``now`` (default: the clock, UTC) decides
+    which sale windows are past.
     """
     name, path = _environment_file(environ)
     where = _relative(path)
-    from_file = _file_settings(path)
+    from_file, raw_sales = _file_settings(path)
     from_environment = _override_settings(environ, from_file, where)
     merged = {**from_file, **from_environment}
 
@@ -728,12 +775,22 @@ def load_config(environ: Mapping[str, str]) -> Config:
         "min_tasks": values.get("scaling.min_tasks", Config.min_tasks),
         "max_tasks": values.get("scaling.max_tasks", Config.max_tasks),
         "on_demand_base": values.get("scaling.on_demand_base", Config.on_demand_base),
+        "max_readers": values.get("scaling.max_readers", Config.max_readers),
         "deletion_protection": production,
         "final_snapshot": values.get("protection.final_snapshot", Config.final_snapshot),
         "github_repository": values.get("github_repository"),
         "domain": _domain(merged, values, where),
     }
     _check_scaling(fields, merged, where)
+    fields["sales"] = _sales(
+        raw_sales, where, max_readers=int(fields["max_readers"]), now=now if now is not None else datetime.now(UTC)
+    )
+    for sale in fields["sales"]:
+        if sale.max_tasks < fields["on_demand_base"]:
+            raise ConfigError(
+                f"{where}: [[{SALE_TABLE}]] {sale.name!r}: max_tasks = {sale.max_tasks} is not allowed: "
+                f"at least [scaling] on_demand_base ({fields['on_demand_base']})"
+            )
     # What each override variable would have to say to change nothing: a variable set
     # to something else without being named is reported, so a forgotten export shows.
     effective: dict[str, object] = {
@@ -770,6 +827,7 @@ _FIELD = {
     "scaling.min_tasks": "min_tasks",
     "scaling.max_tasks": "max_tasks",
     "scaling.on_demand_base": "on_demand_base",
+    "scaling.max_readers": "max_readers",
     "protection.deletion_protection": "deletion_protection",
     "protection.final_snapshot": "final_snapshot",
 }
@@ -849,3 +907,97 @@ def _check_scaling(fields: Mapping[str, Any], merged: Mapping[str, _Setting], wh
             f"{prefix('scaling.on_demand_base', 'scaling.max_tasks')} is not allowed: "
             f"on_demand_base ({base}) must be from 0 to max_tasks ({high})"
         )
+
+
+# --- sale windows (S-04) ------------------------------------------------------------------
+
+
+def _utc(entry: str, key: str, value: object) -> datetime:
+    """A TOML offset date-time or an ISO 8601 string, in UTC, to the second."""
+    example = "e.g. 2027-11-26T08:00:00Z"
+    moment: datetime | None = None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})", value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise ConfigError(f"{entry} {key} = {show(value)} is not a UTC date and time: {example}")
+    if moment.utcoffset() != timedelta(0):
+        raise ConfigError(f"{entry} {key} = {show(str(value))} is not in UTC: end it with Z ({example})")
+    if moment.microsecond:
+        raise ConfigError(f"{entry} {key} = {show(str(value))} has fractions of a second: whole seconds ({example})")
+    return moment.astimezone(UTC)
+
+
+def _at(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sale(raw: object, index: int, where: str, *, max_readers: int) -> Sale:
+    label = f"{where}: [[{SALE_TABLE}]] #{index + 1}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{label} is {_type_name(raw)}; expected a [[{SALE_TABLE}]] table")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _SALE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{label}: name = {show(name)} is not allowed: 1-40 lowercase letters, digits and single hyphens "
+            "(e.g. black-friday)"
+        )
+    entry = f"{where}: [[{SALE_TABLE}]] {name!r}"
+    unknown = sorted(set(raw) - set(_SALE_KEYS))
+    if unknown:
+        raise ConfigError(f"{entry}: unknown key {unknown[0]!r}; a sale has {', '.join(_SALE_KEYS)}")
+    missing = [key for key in _SALE_KEYS if key not in raw]
+    if missing:
+        raise ConfigError(f"{entry}: {missing[0]} is missing; a sale has {', '.join(_SALE_KEYS)}")
+    starts = _utc(entry, "starts", raw["starts"])
+    ends = _utc(entry, "ends", raw["ends"])
+    counts: dict[str, int] = {}
+    for key in ("min_tasks", "max_tasks", "min_readers"):
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{entry}: {key} = {show(value)} is {_type_name(value)}; expected an integer")
+        counts[key] = value
+    if ends <= starts:
+        raise ConfigError(f"{entry} is inverted: ends ({_at(ends)}) must be after starts ({_at(starts)})")
+    if not 1 <= counts["max_tasks"] <= MAX_TASKS_LIMIT:
+        raise ConfigError(f"{entry}: max_tasks = {counts['max_tasks']} is not allowed: 1 to {MAX_TASKS_LIMIT}")
+    if not 1 <= counts["min_tasks"] <= counts["max_tasks"]:
+        raise ConfigError(
+            f"{entry}: min_tasks = {counts['min_tasks']} is not allowed: 1 to the sale's max_tasks ({counts['max_tasks']})"
+        )
+    if not 1 <= counts["min_readers"] <= max_readers:
+        raise ConfigError(
+            f"{entry}: min_readers = {counts['min_readers']} is not allowed: 1 to [scaling] max_readers "
+            f"({max_readers}, at most {MAX_READERS_LIMIT})"
+        )
+    return Sale(name=name, starts=starts, ends=ends, **counts)
+
+
+def _sales(raw_sales: Sequence[object], where: str, *, max_readers: int, now: datetime) -> tuple[Sale, ...]:
+    sales = [_sale(raw, index, where, max_readers=max_readers) for index, raw in enumerate(raw_sales)]
+    names: set[str] = set()
+    for sale in sales:
+        if sale.name in names:
+            raise ConfigError(f"{where}: [[{SALE_TABLE}]] {sale.name!r} is named twice; give each sale its own name")
+        names.add(sale.name)
+        if sale.ends <= now:
+            raise ConfigError(
+                f"{where}: [[{SALE_TABLE}]] {sale.name!r} is past: it ended {_at(sale.ends)} "
+                f"(now {_at(now)}); remove the entry"
+            )
+    ordered = sorted(sales, key=lambda sale: sale.starts)
+    for earlier, later in itertools.pairwise(ordered):
+        # A later sale's readers are raised READER_LEAD before it starts; the earlier one's
+        # restore at its end would undo that raise, so the raised periods must not meet.
+        if later.starts - READER_LEAD < earlier.ends:
+            raise ConfigError(
+                f"{where}: [[{SALE_TABLE}]] {later.name!r} ({_at(later.starts)} to {_at(later.ends)}) overlaps "
+                f"[[{SALE_TABLE}]] {earlier.name!r} ({_at(earlier.starts)} to {_at(earlier.ends)}): a sale may start "
+                f"no sooner than {int(READER_LEAD.total_seconds() // 60)} minutes (the reader lead time) after the "
+                "previous one ends; merge them into one window or move one"
+            )
+    return tuple(ordered)

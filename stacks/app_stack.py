@@ -187,6 +187,11 @@ class AppStack(LayerStack):
                 subnet_ids=props.private_subnet_ids,
                 security_group_id=props.app_security_group_id,
                 target_group_arn=balancer.target_group_arn,
+                # AWS's resource label: the final portions of the ALB and target group ARNs joined by
+                # "/", app/<lb>/<id>/targetgroup/<tg>/<id> (Application Auto Scaling API reference,
+                # PredefinedMetricSpecification, ResourceLabel, read 2026-11-29). The primary target
+                # group: the one the service names, which carries production traffic between releases.
+                request_count_label=f"{balancer.arn_suffix}/{balancer.target_group_arn_suffix}",
                 load_balancer_ready=balancer.ready,
                 start_after=[admin_token.ready],
                 release=CanaryRelease(
@@ -214,7 +219,8 @@ class AppStack(LayerStack):
             target_group=balancer.target_group_arn_suffix,
             cluster_name=service.cluster_name,
             service_name=service.service_name,
-            min_tasks=props.scaling.min_tasks,
+            # [scaling]'s floor, not a sale's: the alarm must not fire when a window's restore lowers it.
+            min_tasks=props.scaling.restore_min_tasks or props.scaling.min_tasks,
         )
         redeploy = RotationRedeploy(
             self,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from cdktf import TerraformOutput
 from constructs import Construct
 
 from shared.components.aurora import AuroraPostgres, AuroraPostgresProps
 from shared.components.monitoring import DatabaseAlarmThresholds, create_alarms, database_alarms
+from shared.components.scheduled_capacity import CapacityWindow
 from shared.layer import LayerContext, LayerStack
 
 
@@ -41,6 +43,14 @@ class DataStackProps:
     """DB instance class. Default: db.t3.medium."""
     instance_count: int = 2
     """Instances in the cluster, spread over the AZs. Default: 2."""
+    max_readers: int = 3
+    """Ceiling of the reader autoscaling ([scaling] max_readers), 1 to 15. Default: 3."""
+    min_readers: int = 1
+    """Reader floor: 1, or a sale's min_readers when deployed inside its raised window. Default: 1."""
+    reader_sales: tuple[CapacityWindow, ...] = ()
+    """Sale windows as reader floors ([[sale]] min_readers). Default: none."""
+    reader_lead: timedelta = timedelta(minutes=30)
+    """How long before a sale its readers are requested. Default: 30 min."""
 
 
 class DataStack(LayerStack):
@@ -72,6 +82,11 @@ class DataStack(LayerStack):
                 final_snapshot=props.final_snapshot,
                 instance_class=props.instance_class,
                 instance_count=props.instance_count,
+                max_readers=props.max_readers,
+                min_readers=props.min_readers,
+                sales=props.reader_sales,
+                sale_lead=props.reader_lead,
+                region=self.region,
             ),
         )
         create_alarms(
@@ -81,7 +96,12 @@ class DataStack(LayerStack):
             specs=database_alarms(database.cluster_identifier, props.alarm_thresholds),
         )
         TerraformOutput(self, "db_endpoint", value=database.endpoint, description="Aurora writer endpoint")
+        TerraformOutput(
+            self, "db_reader_endpoint", value=database.reader_endpoint, description="Aurora reader endpoint"
+        )
         self.db_host: str = database.endpoint
+        self.reader_endpoint: str = database.reader_endpoint
+        """Reader endpoint: spreads connections over the readers, including those the autoscaling adds."""
         self.db_port: int = database.port
         self.db_name: str = database.database_name
         self.db_secret_arn: str = database.secret_arn

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,12 @@ class Synthesis:
         found = self.resources(stack, type_)
         assert len(found) == 1, f"{stack}: expected one {type_}, found {sorted(found)}"
         return f"${{{type_}.{next(iter(found))}.{attribute}}}"
+
+    def named(self, stack: str, type_: str, name: str) -> Json:
+        """The single resource of ``type_`` in ``stack`` whose ``name`` argument is ``name``."""
+        found = [resource for resource in self.resources(stack, type_).values() if resource.get("name") == name]
+        assert len(found) == 1, f"{stack}: expected one {type_} named {name}, found {len(found)}"
+        return found[0]
 
     def data_sources(self, stack: str, type_: str) -> dict[str, Json]:
         return dict(self.stacks[stack].get("data", {}).get(type_, {}))
@@ -112,13 +119,13 @@ def canonical(document: Json) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def synthesize_config(config: Config) -> Synthesis:
-    """Build and synthesize the app for an already validated ``config`` (no loader involved)."""
+def synthesize_config(config: Config, now: datetime | None = None) -> Synthesis:
+    """Build and synthesize the app for an already validated ``config`` (no loader involved), at ``now``."""
     provider_loader.enable()
     from cdktf import Testing
 
     app = Testing.app()
-    main.build(app, config)
+    main.build(app, config, now=now)
     app.synth()
     outdir = Path(app.outdir)
     manifest = json.loads((outdir / "manifest.json").read_text())

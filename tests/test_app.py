@@ -97,7 +97,7 @@ def test_r07_autoscaling_2_to_10_on_cpu_70(synth: Synthesis) -> None:
     target = synth.one("app", "aws_appautoscaling_target")
     assert (target["min_capacity"], target["max_capacity"]) == (2, 10)
     assert target["scalable_dimension"] == "ecs:service:DesiredCount"
-    policy = synth.one("app", "aws_appautoscaling_policy")
+    policy = synth.named("app", "aws_appautoscaling_policy", "catalog-api-cpu-tracking-dev")
     config = policy["target_tracking_scaling_policy_configuration"]
     assert config["predefined_metric_specification"]["predefined_metric_type"] == "ECSServiceAverageCPUUtilization"
     assert config["target_value"] == 70
@@ -250,6 +250,7 @@ def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
             subnet_ids=["subnet-a", "subnet-b"],
             security_group_id="sg-app",
             target_group_arn="arn:tg",
+            request_count_label="app/alb/1/targetgroup/tg/2",
             load_balancer_ready=[SnsTopic(stack, "stand-in-for-the-listener")],
             release=CanaryRelease(
                 alternate_target_group_arn=alternate.arn,

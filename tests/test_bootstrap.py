@@ -202,8 +202,9 @@ def test_deploy_role_resources_carry_the_project_prefix(github_stack: Json) -> N
     bucket = _ref(github_stack, "aws_s3_bucket", "arn")
     # Names are catalog-api-*-prod (log groups /catalog-api/prod/); RDS names the master secret
     # rds!cluster-<id>; CloudFront ids and service-linked roles are generated; the default
-    # pg:/og: groups are AWS's; ACM certificate ids and Route 53 change ids are generated, and the
-    # hosted zone is the account's own (named in [domain], not in the table: any of its zones).
+    # pg:/og: groups are AWS's; ACM certificate ids and Route 53 change ids are generated, the
+    # hosted zone is the account's own (named in [domain], not in the table: any of its zones), and
+    # Aurora Auto Scaling names the readers it adds application-autoscaling-<id>.
     project = ("catalog-api-", "/catalog-api/prod/", ":secret:rds!cluster-*", "aws-service-role/", ":pg:default*")
     generated = (
         ":distribution/*",
@@ -214,6 +215,7 @@ def test_deploy_role_resources_carry_the_project_prefix(github_stack: Json) -> N
         ":certificate/*",
         ":::hostedzone/*",
         ":::change/*",
+        ":db:application-autoscaling-*",
     )
     for statement in _statements(github_stack, "catalog-api-deploy-prod"):
         if statement["Effect"] != "Allow":
@@ -257,6 +259,7 @@ def test_deploy_role_cannot_escalate_through_its_own_roles_or_admin_policies(git
                 "elasticloadbalancing.amazonaws.com",
                 "rds.amazonaws.com",
                 "ecs.application-autoscaling.amazonaws.com",
+                "rds.application-autoscaling.amazonaws.com",
                 "vpcorigin.cloudfront.amazonaws.com",
             )
         ),

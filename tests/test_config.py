@@ -298,6 +298,7 @@ def test_p08_every_key_can_be_overridden_by_its_variable(tmp_path: Path) -> None
         "MIN_TASKS": ("min_tasks", 1),
         "MAX_TASKS": ("max_tasks", 4),
         "ON_DEMAND_BASE": ("on_demand_base", 0),
+        "MAX_READERS": ("max_readers", 5),
         "DELETION_PROTECTION": ("deletion_protection", True),
         "FINAL_SNAPSHOT": ("final_snapshot", True),
     }

@@ -14,7 +14,7 @@ from shared.config import KEYS
 from tests.synth import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-GUIDES = ["architecture", "deployment", "security", "monitoring", "troubleshooting"]
+GUIDES = ["architecture", "deployment", "security", "monitoring", "troubleshooting", "sales"]
 LAYERS = ["network", "data", "app", "edge"]
 
 

@@ -43,7 +43,8 @@ def test_rolling_deployment_never_drops_below_the_running_count(synth: Synthesis
 
 
 def test_scale_in_waits_longer_than_scale_out(synth: Synthesis) -> None:
-    config = synth.one("app", "aws_appautoscaling_policy")["target_tracking_scaling_policy_configuration"]
+    policy = synth.named("app", "aws_appautoscaling_policy", "catalog-api-cpu-tracking-dev")
+    config = policy["target_tracking_scaling_policy_configuration"]
     assert config["scale_in_cooldown"] > config["scale_out_cooldown"], (
         "scale-in as eager as scale-out: the service flaps after a spike"
     )

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
-from cdktf import Postcondition, Precondition, TerraformResourceLifecycle
+from cdktf import DataResource, LocalExecProvisioner, Postcondition, Precondition, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_rds_engine_version import DataAwsRdsEngineVersion
 from cdktf_cdktf_provider_aws.data_aws_rds_orderable_db_instance import DataAwsRdsOrderableDbInstance
@@ -22,9 +29,13 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from shared.components.iam import service_role
+from shared.components.image_asset import PROJECT_ROOT_FROM_STACK
+from shared.components.scheduled_capacity import CapacityWindow, schedule_windows
 from shared.naming import Naming
 
 POSTGRES_PORT = 5432
+# Deletes, on destroy, the readers Aurora Auto Scaling added (scripts/autoscaled_readers.py says why).
+DELETE_ADDED_READERS_COMMAND = "python3 scripts/autoscaled_readers.py"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +78,22 @@ class AuroraPostgresProps:
     """Enhanced Monitoring (OS metrics) interval: 0 (off), 1, 5, 10, 15, 30 or 60. Default: 60 s."""
     permissions_boundary: str | None = None
     """ARN of the permissions boundary policy its roles carry; None: none. Default: None."""
+    max_readers: int = 3
+    """Most readers replica autoscaling may run, counting the ones Terraform creates; 1 to 15. Default: 3."""
+    min_readers: int = 1
+    """Reader floor Terraform sets: 1, or a sale's min_readers when deployed inside its raised window. Default: 1."""
+    reader_cpu_target_percent: float = 70.0
+    """Average reader CPU the replica autoscaling holds. Default: 70 %."""
+    reader_scale_in_cooldown_seconds: int = 900
+    """Wait after removing a reader; a new one takes many minutes to add. Default: 900 s."""
+    reader_scale_out_cooldown_seconds: int = 300
+    """Wait after adding a reader before adding another. Default: 300 s."""
+    sales: tuple[CapacityWindow, ...] = ()
+    """Sale windows: the reader floor is raised ``sale_lead`` before each starts and restored at its end. Default: none."""
+    sale_lead: timedelta = timedelta(minutes=30)
+    """How long before a sale its readers are requested (shared/config.py READER_LEAD says why). Default: 30 min."""
+    region: str = "eu-north-1"
+    """Region of the cluster, for the AWS CLI that removes autoscaled readers on destroy. Default: eu-north-1."""
 
 
 class AuroraPostgres(Construct):
@@ -219,8 +246,9 @@ class AuroraPostgres(Construct):
                 ],
             ),
         )
+        instances: list[RdsClusterInstance] = []
         for index in range(props.instance_count):
-            RdsClusterInstance(
+            instance = RdsClusterInstance(
                 self,
                 f"instance-{index}",
                 identifier=f"{identifier}-{index + 1}",
@@ -236,6 +264,74 @@ class AuroraPostgres(Construct):
                 auto_minor_version_upgrade=props.auto_minor_version_upgrade,
                 promotion_tier=index,
             )
+            instances.append(instance)
+
+        # Reader autoscaling (S-04): Aurora adds readers of the writer's class (promotion tier 15,
+        # names starting application-autoscaling-) and removes only the ones it added ("Amazon
+        # Aurora Auto Scaling with Aurora Replicas", Aurora user guide, read 2026-11-29). The floor
+        # of one is the reader Terraform creates; those Aurora adds are not in Terraform's state
+        # (docs/deployment.md says what destroy and a redeploy do with them). Registered after
+        # the instances: Aurora scales only an available cluster with its writer, and on destroy
+        # the target goes first.
+        # On destroy, after the scalable target is gone (so nothing adds a reader any more) and
+        # before the cluster: the readers Aurora added are deleted, or DeleteDBCluster is refused.
+        # A destroy-time provisioner may refer only to itself, so the values are literals.
+        added_readers = DataResource(
+            self,
+            "added-readers",
+            depends_on=[cluster],
+            provisioners=[
+                LocalExecProvisioner(
+                    type="local-exec",
+                    when="destroy",
+                    working_dir=PROJECT_ROOT_FROM_STACK,
+                    command=DELETE_ADDED_READERS_COMMAND,
+                    environment={
+                        "CLUSTER_ID": identifier,
+                        "KEEP": ",".join(f"{identifier}-{index + 1}" for index in range(props.instance_count)),
+                        "AWS_REGION": props.region,
+                    },
+                )
+            ],
+        )
+        readers = AppautoscalingTarget(
+            self,
+            "readers",
+            service_namespace="rds",
+            scalable_dimension="rds:cluster:ReadReplicaCount",
+            resource_id=f"cluster:{cluster.cluster_identifier}",
+            min_capacity=props.min_readers,
+            max_capacity=props.max_readers,
+            depends_on=[*instances, added_readers],
+        )
+        AppautoscalingPolicy(
+            self,
+            "reader-cpu-tracking",
+            name=naming.name("reader-cpu-tracking"),
+            policy_type="TargetTrackingScaling",
+            service_namespace=readers.service_namespace,
+            scalable_dimension=readers.scalable_dimension,
+            resource_id=readers.resource_id,
+            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=props.reader_cpu_target_percent,
+                predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                    predefined_metric_type="RDSReaderAverageCPUUtilization"
+                ),
+                scale_in_cooldown=props.reader_scale_in_cooldown_seconds,
+                scale_out_cooldown=props.reader_scale_out_cooldown_seconds,
+            ),
+        )
+        schedule_windows(
+            self,
+            "sale",
+            naming=naming,
+            kind="readers",
+            target=readers,
+            windows=props.sales,
+            lead=props.sale_lead,
+            restore_min=1,
+            restore_max=props.max_readers,
+        )
 
         self.endpoint: str = cluster.endpoint
         self.reader_endpoint: str = cluster.reader_endpoint

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from cdktf import ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
@@ -40,6 +41,7 @@ from constructs import Construct
 
 from shared.components.iam import InlinePolicy, service_role
 from shared.components.policy import policy_document
+from shared.components.scheduled_capacity import CapacityWindow, schedule_windows
 from shared.naming import Naming
 
 SPOT = "FARGATE_SPOT"
@@ -113,6 +115,22 @@ class Scaling:
     """Wait after scaling out. Default: 60 s."""
     scale_in_cooldown_seconds: int = 300
     """Wait after scaling in. Default: 300 s."""
+    # service/docs/capacity.md (run of 2026-11-23): one task carries about 560 list calls/s at
+    # 70 % CPU, the lower of the two measured calls (get by id: 790/s). ALBRequestCountPerTarget
+    # is the target group's RequestCountPerTarget, a Sum per minute (ELB user guide, "CloudWatch
+    # metrics for your Application Load Balancer"): 560 x 60 = 33,600 requests per task per minute.
+    requests_per_task_per_minute: int = 33_600
+    """ALBRequestCountPerTarget target: measured list calls/s per task at 70 % CPU, times 60. Default: 33,600."""
+    requests_scale_in_cooldown_seconds: int = 900
+    """Wait after a request-driven scale-in; longer than CPU's so a sale's tail keeps its tasks. Default: 900 s."""
+    restore_min_tasks: int | None = None
+    """Fewest tasks a sale's end restores; None: min_tasks (differs while a window is raised). Default: None."""
+    restore_max_tasks: int | None = None
+    """Most tasks a sale's end restores; None: max_tasks. Default: None."""
+    sales: tuple[CapacityWindow, ...] = ()
+    """Sale windows: task bounds raised ``sale_lead`` before each starts and restored at its end. Default: none."""
+    sale_lead: timedelta = timedelta(minutes=5)
+    """How long before a sale its tasks are started (main.py derives it from the start budget). Default: 5 min."""
 
 
 # AWS's policy for the role ECS uses to move traffic between target groups during a release
@@ -165,6 +183,8 @@ class FargateServiceProps:
     """Security group of the tasks."""
     target_group_arn: str
     """Target group the service registers its tasks with."""
+    request_count_label: str
+    """ALBRequestCountPerTarget resource label of that (primary) target group: app/<lb>/<id>/targetgroup/<tg>/<id>."""
     load_balancer_ready: Sequence[ITerraformDependable]
     """The listeners and rules using the target groups; the service is created after them."""
     release: CanaryRelease
@@ -509,6 +529,42 @@ class FargateService(Construct):
                 scale_in_cooldown=scaling.scale_in_cooldown_seconds,
                 scale_out_cooldown=scaling.scale_out_cooldown_seconds,
             ),
+        )
+        # Requests, not only CPU: the API's CPU per request changes with the code, requests are
+        # what a sale brings. With several target tracking policies Application Auto Scaling
+        # scales out when any policy asks and scales in only when all of them are ready to
+        # (Application Auto Scaling user guide, "Target tracking scaling policies", multiple
+        # policies, read 2026-11-29). Scale-in stays enabled on both so either one's load
+        # holds the tasks; this one waits 15 minutes after a scale-in instead of CPU's 5 so the
+        # falling tail of a sale does not shed tasks it needs again a minute later.
+        AppautoscalingPolicy(
+            self,
+            "request-tracking",
+            name=naming.name("request-tracking"),
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=scaling.requests_per_task_per_minute,
+                predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                    predefined_metric_type="ALBRequestCountPerTarget",
+                    resource_label=props.request_count_label,
+                ),
+                scale_in_cooldown=scaling.requests_scale_in_cooldown_seconds,
+                scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+            ),
+        )
+        schedule_windows(
+            self,
+            "sale",
+            naming=naming,
+            kind="tasks",
+            target=target,
+            windows=scaling.sales,
+            lead=scaling.sale_lead,
+            restore_min=scaling.restore_min_tasks or scaling.min_tasks,
+            restore_max=scaling.restore_max_tasks or scaling.max_tasks,
         )
 
         self.cluster_name: str = cluster.name

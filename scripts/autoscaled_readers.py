@@ -1,0 +1,83 @@
+"""Before the data layer deletes its Aurora cluster, delete the readers Aurora Auto Scaling added.
+
+Run by a destroy-time provisioner of the data layer (shared/components/aurora.py) from the
+project root, with CLUSTER_ID, KEEP (the instance identifiers Terraform manages, comma-separated)
+and AWS_REGION. Aurora Auto Scaling's replicas are not in Terraform's state, deregistering the
+scalable target does not remove them, and DeleteDBCluster refuses a cluster that still has
+instances ("Cluster cannot be deleted, it still contains DB instances in non-deleting state",
+hashicorp/terraform-provider-aws#19536). Every member that Terraform does not manage is deleted
+and waited for; Terraform deletes its own instances itself. Standard library only; the AWS CLI
+does the calls. A failure is one line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+
+
+class ReadersError(Exception):
+    """One line for the person destroying."""
+
+
+def _aws(argv: Sequence[str]) -> str:
+    try:
+        # The AWS CLI from PATH, as the destroying shell finds it (the same one make destroy uses).
+        done = subprocess.run(["aws", *argv], capture_output=True, text=True, check=False)  # noqa: S607
+    except FileNotFoundError:
+        raise ReadersError("the aws CLI is not installed (it deletes the readers Aurora Auto Scaling added)") from None
+    if done.returncode != 0:
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        last = lines[-1] if lines else str(done.returncode)
+        if "DBClusterNotFoundFault" in last:
+            return ""
+        raise ReadersError(f"aws {argv[0]} {argv[1]} failed: {last}")
+    return done.stdout
+
+
+def added_readers(environ: Mapping[str, str]) -> list[str]:
+    """Delete the cluster's members Terraform does not manage; return their identifiers."""
+    missing = [name for name in ("CLUSTER_ID", "KEEP", "AWS_REGION") if not environ.get(name)]
+    if missing:
+        raise ReadersError(f"{', '.join(missing)} not set: the data layer's destroy sets them (make destroy-data)")
+    region = ["--region", environ["AWS_REGION"]]
+    keep = {name.strip() for name in environ["KEEP"].split(",") if name.strip()}
+    members = _aws(
+        [
+            "rds",
+            "describe-db-clusters",
+            "--db-cluster-identifier",
+            environ["CLUSTER_ID"],
+            "--query",
+            "DBClusters[0].DBClusterMembers[].DBInstanceIdentifier",
+            "--output",
+            "text",
+            *region,
+        ]
+    ).split()
+    added = [member for member in members if member not in keep and member != "None"]
+    for identifier in added:
+        _aws(["rds", "delete-db-instance", "--db-instance-identifier", identifier, *region])
+    for identifier in added:
+        _aws(["rds", "wait", "db-instance-deleted", "--db-instance-identifier", identifier, *region])
+    return added
+
+
+def main(environ: Mapping[str, str]) -> int:
+    try:
+        added = added_readers(environ)
+    except ReadersError as error:
+        print(f"aurora readers: {error}", file=sys.stderr)
+        return 1
+    cluster = environ["CLUSTER_ID"]
+    if added:
+        print(f"aurora readers: deleted {', '.join(added)} (added by Aurora Auto Scaling) from {cluster}")
+    else:
+        print(f"aurora readers: {cluster} has no reader added by Aurora Auto Scaling")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(os.environ))
