@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -266,23 +266,44 @@ def _report(
     newly_killed = [r.id for r in results if r.status != "survived" and by_id[r.id].survives]
     for name in newly_killed:
         print(f"note: {name} is marked as a surviving mutant but was killed; drop its reason in scripts/mutants.py")
-    REPORT.parent.mkdir(exist_ok=True)
+    extra = {"excluded_tests": list(EXCLUDED_TESTS)}
+    return write_report(
+        "mutation", REPORT, mutants, results, killed, deselected, elapsed, check_threshold=check_threshold, extra=extra
+    )
+
+
+def write_report(
+    command: str,
+    path: Path,
+    mutants: Sequence[Mutant],
+    results: Sequence[Outcome],
+    killed: int,
+    deselected: Sequence[str],
+    elapsed: float,
+    *,
+    check_threshold: bool,
+    extra: Mapping[str, object] | None = None,
+) -> int:
+    """Write the JSON report of a run (make mutation, make mutation-service); exit 1 under the threshold."""
+    by_id = {m.id: m for m in mutants}
+    rate = 100.0 * killed / len(results) if results else 0.0
+    path.parent.mkdir(exist_ok=True)
     # The folder ignores itself, so the report never shows up in git status.
-    (REPORT.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+    (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
     report = {
         "killed": killed,
         "total": len(results),
         "kill_rate_percent": round(rate, 1),
         "threshold_percent": THRESHOLD_PERCENT,
         "minutes": round(elapsed / 60, 1),
-        "excluded_tests": list(EXCLUDED_TESTS),
+        **(extra or {}),
         "deselected_baseline_failures": list(deselected),
         "mutants": [asdict(by_id[r.id]) | asdict(r) for r in results],
     }
-    REPORT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"report: {REPORT.relative_to(ROOT)}")
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"report: {path.relative_to(ROOT)}")
     if check_threshold and rate < THRESHOLD_PERCENT:
-        print(f"mutation: kill rate {rate:.1f} % is under {THRESHOLD_PERCENT:.0f} %", file=sys.stderr)
+        print(f"{command}: kill rate {rate:.1f} % is under {THRESHOLD_PERCENT:.0f} %", file=sys.stderr)
         return 1
     return 0
 

@@ -27,7 +27,6 @@ when the kill rate is under 90 %. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -42,11 +41,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.mutation import MutantError, Outcome, apply, check_mutants, failing_tests  # noqa: E402
+from scripts.mutation import (  # noqa: E402
+    MutantError,
+    Outcome,
+    apply,
+    check_mutants,
+    failing_tests,
+    write_report,
+)
 from scripts.service_mutants import SERVICE_MUTANTS, ServiceMutant  # noqa: E402
 
 SERVICE = ROOT / "service"
-THRESHOLD_PERCENT = 90.0
 MAX_JOBS = 2
 # One run of a mutant's test files takes well under two minutes; longer means stuck.
 TIMEOUT_SECONDS = 300
@@ -217,23 +222,9 @@ def _report(
             for outcome in rows:
                 mutant = by_id[outcome.id]
                 print(f"  {mutant.id:36} {mutant.file}: {mutant.what}")
-    REPORT.parent.mkdir(exist_ok=True)
-    (REPORT.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-    report = {
-        "killed": killed,
-        "total": len(results),
-        "kill_rate_percent": round(rate, 1),
-        "threshold_percent": THRESHOLD_PERCENT,
-        "minutes": round(elapsed / 60, 1),
-        "deselected_baseline_failures": list(deselected),
-        "mutants": [asdict(by_id[r.id]) | asdict(r) for r in results],
-    }
-    REPORT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"report: {REPORT.relative_to(ROOT)}")
-    if check_threshold and rate < THRESHOLD_PERCENT:
-        print(f"mutation-service: kill rate {rate:.1f} % is under {THRESHOLD_PERCENT:.0f} %", file=sys.stderr)
-        return 1
-    return 0
+    return write_report(
+        "mutation-service", REPORT, mutants, results, killed, deselected, elapsed, check_threshold=check_threshold
+    )
 
 
 if __name__ == "__main__":

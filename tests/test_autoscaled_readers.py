@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.stand_in import path_first, stand_in
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,13 +24,10 @@ exit 0
 
 def _run(tmp_path: Path, **env: str) -> tuple[int, str, str, list[str]]:
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    aws = bin_dir / "aws"
-    aws.write_text(FAKE_AWS)
-    aws.chmod(aws.stat().st_mode | stat.S_IXUSR)
+    stand_in(bin_dir, "aws", FAKE_AWS)
     calls = tmp_path / "calls"
     environ = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PATH": path_first(bin_dir),
         "CALLS": str(calls),
         "MEMBERS": "catalog-api-aurora-dev-1\tcatalog-api-aurora-dev-2",
         "CLUSTER_ID": "catalog-api-aurora-dev",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.certificate_records import POLL_SECONDS, watch
+from tests.stand_in import path_first, stand_in
 from tests.synth import ROOT
 
 ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c"
@@ -68,16 +68,15 @@ def test_s07_gives_up_with_one_line_when_no_certificate_appears(tmp_path: Path) 
 
 def test_s07_run_by_make_with_the_aws_cli_it_prints_the_record_and_never_fails(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    aws = bin_dir / "aws"
     listing = json.dumps({"CertificateSummaryList": [{"DomainName": "api.shop.example", "CertificateArn": ARN}]})
     described = json.dumps({"Certificate": {"DomainValidationOptions": [{"ResourceRecord": RECORD}]}})
-    aws.write_text(
-        f"#!/bin/sh\ncase \"$2\" in\n  list-certificates) echo '{listing}' ;;\n  *) echo '{described}' ;;\nesac\n"
+    aws = stand_in(
+        bin_dir,
+        "aws",
+        f"#!/bin/sh\ncase \"$2\" in\n  list-certificates) echo '{listing}' ;;\n  *) echo '{described}' ;;\nesac\n",
     )
-    aws.chmod(aws.stat().st_mode | stat.S_IXUSR)
     environ = {**os.environ, **_environment(tmp_path, '[domain]\nname = "api.shop.example"')}
-    environ["PATH"] = f"{bin_dir}{os.pathsep}{environ['PATH']}"
+    environ["PATH"] = path_first(bin_dir, environ["PATH"])
     environ.pop("CATALOG_OVERRIDES", None)
     done = subprocess.run(
         [sys.executable, "scripts/certificate_records.py"], cwd=ROOT, env=environ, capture_output=True, text=True

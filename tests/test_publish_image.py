@@ -6,8 +6,6 @@ for the case under test (an image present or not in ECR, a failing build).
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shared.image_source import source_tag
+from tests.stand_in import path_first, stand_in
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "publish_image.py"
@@ -44,12 +43,6 @@ exit 0
 """
 
 
-def _tool(directory: Path, name: str, body: str) -> None:
-    path = directory / name
-    path.write_text(body)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-
-
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     """A project root with the script, shared/ and a tiny build context; stand-in CLIs on PATH."""
@@ -65,16 +58,15 @@ def project(tmp_path: Path) -> Path:
     (context / ".dockerignore").write_text("*\n!app/\n")
     (context / "app" / "main.py").write_text("print('v1')\n")
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    _tool(bin_dir, "aws", FAKE_AWS)
-    _tool(bin_dir, "docker", FAKE_DOCKER)
+    stand_in(bin_dir, "aws", FAKE_AWS)
+    stand_in(bin_dir, "docker", FAKE_DOCKER)
     return root
 
 
 def _run(project: Path, *args: str, **env: str) -> tuple[int, str, str, list[str]]:
     calls = project.parent / "calls"
     environ = {
-        "PATH": f"{project.parent / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "PATH": path_first(project.parent / "bin"),
         "CALLS": str(calls),
         "DIGEST": DIGEST,
         **env,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -115,3 +116,15 @@ def start_service(env: dict[str, str], log_path: Path, *, startup_timeout: float
         time.sleep(0.1)
     service.stop()
     raise RuntimeError(f"service did not answer /health within {startup_timeout} s: {service.logs()[-2000:]}")
+
+
+def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
+    """Everything the server sends on ``sock`` until it closes, resets or is silent for ``timeout`` seconds."""
+    sock.settimeout(timeout)
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return b"".join(chunks)

@@ -19,7 +19,7 @@ from catalog_api.__main__ import GRACEFUL_SHUTDOWN_S, KEEP_ALIVE_S, uvicorn_conf
 from catalog_api.config import load_settings
 from catalog_api.credentials import CredentialSource
 from catalog_api.protocol import HEAD_TIMEOUT_S, MAX_HEAD_BYTES, BoundedHttpToolsProtocol
-from tests.helpers import ServiceProcess, request
+from tests.helpers import ServiceProcess, read_until_closed, request
 
 # The ALB's own limits for what it forwards: a 16 KB request line and 64 KB of request headers.
 ALB_REQUEST_LINE = 16 * 1024
@@ -33,17 +33,6 @@ def _rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS in /proc status")
-
-
-def _read_answer(sock: socket.socket, timeout: float) -> bytes:
-    sock.settimeout(timeout)
-    chunks = []
-    try:
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    except (TimeoutError, ConnectionResetError):
-        pass
-    return b"".join(chunks)
 
 
 def _send_unfinished_head(port: int, size: int) -> socket.socket:
@@ -64,7 +53,7 @@ def _send_unfinished_head(port: int, size: int) -> socket.socket:
 def test_i15_head_over_the_limit_answers_431_and_closes(live_service: ServiceProcess) -> None:
     sock = _send_unfinished_head(live_service.port, 2 * MAX_HEAD_BYTES)
     with sock:
-        answer = _read_answer(sock, 10)
+        answer = read_until_closed(sock, 10)
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
     assert b"cache-control: no-store" in answer.lower()
 
@@ -95,7 +84,7 @@ def test_i15_a_head_not_finished_in_time_answers_408_and_closes(live_service: Se
     with socket.create_connection(("127.0.0.1", live_service.port), timeout=10) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
         started = time.monotonic()
-        answer = _read_answer(sock, HEAD_TIMEOUT_S + 20)
+        answer = read_until_closed(sock, HEAD_TIMEOUT_S + 20)
         waited = time.monotonic() - started
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
     assert waited < HEAD_TIMEOUT_S + 20
@@ -104,7 +93,7 @@ def test_i15_a_head_not_finished_in_time_answers_408_and_closes(live_service: Se
 
 def test_i15_a_silent_connection_is_closed_after_the_head_timeout(live_service: ServiceProcess) -> None:
     with socket.create_connection(("127.0.0.1", live_service.port), timeout=10) as sock:
-        answer = _read_answer(sock, HEAD_TIMEOUT_S + 20)
+        answer = read_until_closed(sock, HEAD_TIMEOUT_S + 20)
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
 
 

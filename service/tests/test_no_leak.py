@@ -11,7 +11,7 @@ import socket
 import pytest
 
 from devtools import pgserver
-from tests.helpers import ADMIN_TOKEN, CANARY_ENV, HttpResult, ServiceProcess, request
+from tests.helpers import ADMIN_TOKEN, CANARY_ENV, HttpResult, ServiceProcess, read_until_closed, request
 
 PROBES: list[tuple[str, str, dict[str, str], bytes | None]] = [
     ("GET", "/", {}, None),
@@ -85,13 +85,7 @@ def _render(result: HttpResult) -> str:
 def _raw(port: int, payload: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(payload)
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        except (TimeoutError, ConnectionResetError):
-            pass
-        return b"".join(chunks)
+        return read_until_closed(sock, 5)
 
 
 def _health_snapshot(port: int, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:

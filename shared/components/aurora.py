@@ -7,11 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from cdktf import DataResource, LocalExecProvisioner, Postcondition, Precondition, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.appautoscaling_policy import (
-    AppautoscalingPolicy,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
-)
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_rds_engine_version import DataAwsRdsEngineVersion
@@ -30,7 +25,7 @@ from constructs import Construct
 
 from shared.components.iam import service_role
 from shared.components.image_asset import PROJECT_ROOT_FROM_STACK
-from shared.components.scheduled_capacity import CapacityWindow, schedule_windows
+from shared.components.scheduled_capacity import CapacityWindow, schedule_windows, track
 from shared.naming import Naming
 
 POSTGRES_PORT = 5432
@@ -304,22 +299,15 @@ class AuroraPostgres(Construct):
             max_capacity=props.max_readers,
             depends_on=[*instances, added_readers],
         )
-        AppautoscalingPolicy(
+        track(
             self,
             "reader-cpu-tracking",
             name=naming.name("reader-cpu-tracking"),
-            policy_type="TargetTrackingScaling",
-            service_namespace=readers.service_namespace,
-            scalable_dimension=readers.scalable_dimension,
-            resource_id=readers.resource_id,
-            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                target_value=props.reader_cpu_target_percent,
-                predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                    predefined_metric_type="RDSReaderAverageCPUUtilization"
-                ),
-                scale_in_cooldown=props.reader_scale_in_cooldown_seconds,
-                scale_out_cooldown=props.reader_scale_out_cooldown_seconds,
-            ),
+            target=readers,
+            metric="RDSReaderAverageCPUUtilization",
+            target_value=props.reader_cpu_target_percent,
+            scale_in_cooldown=props.reader_scale_in_cooldown_seconds,
+            scale_out_cooldown=props.reader_scale_out_cooldown_seconds,
         )
         schedule_windows(
             self,

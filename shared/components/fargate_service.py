@@ -8,11 +8,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from cdktf import ITerraformDependable, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.appautoscaling_policy import (
-    AppautoscalingPolicy,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
-)
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
@@ -41,7 +36,7 @@ from constructs import Construct
 
 from shared.components.iam import InlinePolicy, service_role
 from shared.components.policy import policy_document
-from shared.components.scheduled_capacity import CapacityWindow, schedule_windows
+from shared.components.scheduled_capacity import CapacityWindow, schedule_windows, track
 from shared.naming import Naming
 
 SPOT = "FARGATE_SPOT"
@@ -513,22 +508,15 @@ class FargateService(Construct):
             min_capacity=scaling.min_tasks,
             max_capacity=scaling.max_tasks,
         )
-        AppautoscalingPolicy(
+        track(
             self,
             "cpu-tracking",
             name=naming.name("cpu-tracking"),
-            policy_type="TargetTrackingScaling",
-            service_namespace=target.service_namespace,
-            scalable_dimension=target.scalable_dimension,
-            resource_id=target.resource_id,
-            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                target_value=scaling.cpu_target_percent,
-                predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                    predefined_metric_type="ECSServiceAverageCPUUtilization"
-                ),
-                scale_in_cooldown=scaling.scale_in_cooldown_seconds,
-                scale_out_cooldown=scaling.scale_out_cooldown_seconds,
-            ),
+            target=target,
+            metric="ECSServiceAverageCPUUtilization",
+            target_value=scaling.cpu_target_percent,
+            scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+            scale_out_cooldown=scaling.scale_out_cooldown_seconds,
         )
         # Requests, not only CPU: the API's CPU per request changes with the code, requests are
         # what a sale brings. With several target tracking policies Application Auto Scaling
@@ -537,23 +525,16 @@ class FargateService(Construct):
         # policies, read 2026-11-29). Scale-in stays enabled on both so either one's load
         # holds the tasks; this one waits 15 minutes after a scale-in instead of CPU's 5 so the
         # falling tail of a sale does not shed tasks it needs again a minute later.
-        AppautoscalingPolicy(
+        track(
             self,
             "request-tracking",
             name=naming.name("request-tracking"),
-            policy_type="TargetTrackingScaling",
-            service_namespace=target.service_namespace,
-            scalable_dimension=target.scalable_dimension,
-            resource_id=target.resource_id,
-            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                target_value=scaling.requests_per_task_per_minute,
-                predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                    predefined_metric_type="ALBRequestCountPerTarget",
-                    resource_label=props.request_count_label,
-                ),
-                scale_in_cooldown=scaling.requests_scale_in_cooldown_seconds,
-                scale_out_cooldown=scaling.scale_out_cooldown_seconds,
-            ),
+            target=target,
+            metric="ALBRequestCountPerTarget",
+            target_value=scaling.requests_per_task_per_minute,
+            scale_in_cooldown=scaling.requests_scale_in_cooldown_seconds,
+            scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+            resource_label=props.request_count_label,
         )
         schedule_windows(
             self,

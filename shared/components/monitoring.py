@@ -54,6 +54,8 @@ class AlarmSpec:
     """Periods that must breach in a row. Default: 2."""
     treat_missing_data: str = "notBreaching"
     """What missing data means (no traffic is not an incident). Default: notBreaching."""
+    datapoints_to_alarm: int | None = None
+    """Breaching periods out of evaluation_periods that fire it; None means all of them. Default: None."""
 
 
 class AlarmTopic(Construct):
@@ -86,9 +88,11 @@ class AlarmTopic(Construct):
         self.arn: str = topic.arn
 
 
-def create_alarms(scope: Construct, *, naming: Naming, topic_arn: str, specs: Sequence[AlarmSpec]) -> None:
+def create_alarms(
+    scope: Construct, *, naming: Naming, topic_arn: str, specs: Sequence[AlarmSpec]
+) -> list[CloudwatchMetricAlarm]:
     """One alarm per spec, notifying ``topic_arn`` on ALARM and on OK."""
-    for spec in specs:
+    return [
         CloudwatchMetricAlarm(
             scope,
             f"alarm-{spec.key}",
@@ -101,12 +105,15 @@ def create_alarms(scope: Construct, *, naming: Naming, topic_arn: str, specs: Se
             extended_statistic=spec.extended_statistic,
             period=spec.period_seconds,
             evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints_to_alarm,
             threshold=spec.threshold,
             comparison_operator=spec.comparison,
             treat_missing_data=spec.treat_missing_data,
             alarm_actions=[topic_arn],
             ok_actions=[topic_arn],
         )
+        for spec in specs
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,23 +275,24 @@ def release_alarms(
             alarm_actions=[topic_arn],
             ok_actions=[topic_arn],
         )
-        latency = CloudwatchMetricAlarm(
+        (latency,) = create_alarms(
             scope,
-            f"alarm-release-p99-{key}",
-            alarm_name=naming.name(f"release-p99-{key}"),
-            alarm_description="Rolls a release back: p99 response time of this target group is high",
-            namespace="AWS/ApplicationELB",
-            metric_name="TargetResponseTime",
-            dimensions=dimensions,
-            extended_statistic="p99",
-            period=60,
-            evaluation_periods=thresholds.minutes,
-            datapoints_to_alarm=thresholds.minutes,
-            threshold=thresholds.p99_latency_seconds,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic_arn],
-            ok_actions=[topic_arn],
+            naming=naming,
+            topic_arn=topic_arn,
+            specs=[
+                AlarmSpec(
+                    key=f"release-p99-{key}",
+                    description="Rolls a release back: p99 response time of this target group is high",
+                    namespace="AWS/ApplicationELB",
+                    metric="TargetResponseTime",
+                    dimensions=dimensions,
+                    threshold=thresholds.p99_latency_seconds,
+                    extended_statistic="p99",
+                    period_seconds=60,
+                    evaluation_periods=thresholds.minutes,
+                    datapoints_to_alarm=thresholds.minutes,
+                )
+            ],
         )
         names += [rate.alarm_name, latency.alarm_name]
     return names

@@ -1,4 +1,4 @@
-"""Sale windows as one-time Application Auto Scaling scheduled actions (S-04)."""
+"""Application Auto Scaling for the layers: target tracking, and sale windows as one-time scheduled actions (S-04)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
 from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
     AppautoscalingScheduledAction,
     AppautoscalingScheduledActionScalableTargetAction,
@@ -15,6 +20,38 @@ from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from constructs import Construct
 
 from shared.naming import Naming
+
+
+def track(
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    target: AppautoscalingTarget,
+    metric: str,
+    target_value: float,
+    scale_in_cooldown: int,
+    scale_out_cooldown: int,
+    resource_label: str | None = None,
+) -> AppautoscalingPolicy:
+    """A target-tracking policy holding ``metric`` (a predefined metric type) at ``target_value`` on ``target``."""
+    return AppautoscalingPolicy(
+        scope,
+        id,
+        name=name,
+        policy_type="TargetTrackingScaling",
+        service_namespace=target.service_namespace,
+        scalable_dimension=target.scalable_dimension,
+        resource_id=target.resource_id,
+        target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+            target_value=target_value,
+            predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                predefined_metric_type=metric, resource_label=resource_label
+            ),
+            scale_in_cooldown=scale_in_cooldown,
+            scale_out_cooldown=scale_out_cooldown,
+        ),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
