@@ -37,8 +37,14 @@ def _aws(argv: Sequence[str]) -> str:
     return done.stdout
 
 
+# Aurora Auto Scaling names the replicas it adds application-autoscaling-<id> (see aurora.py);
+# a member Terraform does not manage under any other name (a reader added by hand, one left by
+# a restore) is somebody's, so it is named and left: the cluster's delete then says why it stops.
+AUTOSCALED_PREFIX = "application-autoscaling-"
+
+
 def added_readers(environ: Mapping[str, str]) -> list[str]:
-    """Delete the cluster's members Terraform does not manage; return their identifiers."""
+    """Delete the cluster's members Aurora Auto Scaling added; return their identifiers."""
     missing = [name for name in ("CLUSTER_ID", "KEEP", "AWS_REGION") if not environ.get(name)]
     if missing:
         raise ReadersError(f"{', '.join(missing)} not set: the data layer's destroy sets them (make destroy-data)")
@@ -57,7 +63,15 @@ def added_readers(environ: Mapping[str, str]) -> list[str]:
             *region,
         ]
     ).split()
-    added = [member for member in members if member not in keep and member != "None"]
+    unmanaged = [member for member in members if member not in keep and member != "None"]
+    added = [member for member in unmanaged if member.startswith(AUTOSCALED_PREFIX)]
+    foreign = [member for member in unmanaged if member not in added]
+    if foreign:
+        print(
+            f"aurora readers: left {', '.join(foreign)}: neither Terraform's nor added by Aurora Auto Scaling; "
+            "delete it yourself if the cluster is to go",
+            file=sys.stderr,
+        )
     for identifier in added:
         _aws(["rds", "delete-db-instance", "--db-instance-identifier", identifier, *region])
     for identifier in added:

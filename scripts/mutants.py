@@ -795,6 +795,20 @@ MUTANTS: tuple[Mutant, ...] = (
         what="ECS has no second target group: the release fails at CreateService/UpdateService",
     ),
     Mutant(
+        id="edge-guard-matches-the-raw-path",
+        file=CDN,
+        original="    path = decodeURIComponent(event.request.uri);",
+        replacement="    path = event.request.uri;",
+        what="/re%61dy reaches /ready at the origin: the database check is open to the internet",
+    ),
+    Mutant(
+        id="p99-rollback-without-a-request-floor",
+        file=MONITORING,
+        original='f"IF(requests >= {floor}, measured, 0)", "p99 seconds"',
+        replacement='"measured", "p99 seconds"',
+        what="one slow request at night (anyone can send an expensive search) rolls a release back",
+    ),
+    Mutant(
         id="release-alarms-watch-one-target-group",
         file=APP,
         original='target_groups={"a": balancer.target_group_arn_suffix, "b": balancer.alternate_target_group_arn_suffix},',

@@ -78,3 +78,13 @@ def test_s04_missing_settings_are_one_line(tmp_path: Path) -> None:
         and err.strip() == "aurora readers: KEEP not set: the data layer's destroy sets them (make destroy-data)"
     )
     assert calls == []
+
+
+def test_s04_destroy_leaves_a_member_nobody_here_added(tmp_path: Path) -> None:
+    # A reader added by hand (or left by a restore) is not Aurora Auto Scaling's: never deleted here.
+    members = "catalog-api-aurora-dev-1\tcatalog-api-aurora-dev-2\tmanual-reporting-reader\tapplication-autoscaling-9f"
+    code, _, err, calls = _run(tmp_path, MEMBERS=members)
+    assert code == 0
+    deleted = [call.split()[3] for call in calls if call.startswith("rds delete-db-instance")]
+    assert deleted == ["application-autoscaling-9f"]
+    assert err.startswith("aurora readers: left manual-reporting-reader: neither Terraform's nor added by")

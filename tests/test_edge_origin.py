@@ -56,7 +56,52 @@ def test_p05_internal_paths_answer_404_at_the_edge(synth: Synthesis) -> None:
     assert [b["path_pattern"] for b in behaviors[: len(blocked)]] == blocked
     function = synth.one("edge", "aws_cloudfront_function")
     assert function["publish"] is True and function["runtime"] == "cloudfront-js-2.0"
-    assert "statusCode: 404" in function["code"] and "request" not in function["code"].split("return", 1)[1]
+    # The guard runs on every behavior, so an encoded spelling of an internal path meets it too.
+    distribution = _distribution(synth)
+    everywhere = [*behaviors, distribution["default_cache_behavior"]]
+    assert all(
+        [(f["event_type"], f["function_arn"]) for f in b.get("function_association", [])]
+        == [("viewer-request", function_ref)]
+        for b in everywhere
+    )
+
+
+# (uri as the viewer sends it, whether the edge answers 404 itself)
+GUARDED_URIS = [
+    ("/ready", True),
+    ("/ready/db", True),
+    ("/re%61dy", True),
+    ("/%72eady/", True),
+    ("/openapi.json", True),
+    ("/openapi%2Ejson", True),
+    ("/%zz", True),
+    ("/health", False),
+    ("/products", False),
+    ("/products/42", False),
+    ("/readyness", False),
+    ("/products/ready", False),
+]
+
+
+def test_p05_the_edge_guard_refuses_internal_paths_however_encoded(synth: Synthesis, tmp_path: Path) -> None:
+    """The function's own code, run by Node against sample viewer requests (cloudfront-js-2.0 is ES5-like JS)."""
+    node = ROOT / "node_modules" / ".bin" / "node"
+    if not node.exists():
+        pytest.fail("node_modules/.bin/node is missing: run make install")
+    code = synth.one("edge", "aws_cloudfront_function")["code"]
+    runner = tmp_path / "run.js"
+    runner.write_text(
+        code
+        + "\nvar uris = JSON.parse(process.argv[2]);\n"
+        + "console.log(JSON.stringify(uris.map(function (u) { var r = handler({request: {uri: u}});"
+        + " return r.statusCode === 404 && !r.uri && r.headers['cache-control'].value === 'no-store'; })));\n"
+    )
+    uris = [uri for uri, _ in GUARDED_URIS]
+    done = subprocess.run(
+        [str(node), str(runner), json.dumps(uris)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert dict(zip(uris, json.loads(done.stdout), strict=True)) == dict(GUARDED_URIS)
 
 
 def test_p05_origin_server_errors_are_not_cached_at_the_edge(synth: Synthesis) -> None:

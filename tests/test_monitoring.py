@@ -21,16 +21,14 @@ EXPECTED = {
     ("app", "ecs-memory"): ("AWS/ECS", "MemoryUtilization", "Average", "GreaterThanOrEqualToThreshold", 85),
     ("app", "running-tasks"): ("ECS/ContainerInsights", "RunningTaskCount", "Minimum", "LessThanThreshold", 2),
     ("app", "rotation-redeploy-failed"): ("AWS/States", "ExecutionsFailed", "Sum", "GreaterThanOrEqualToThreshold", 1),
-    ("app", "release-p99-a"): ("AWS/ApplicationELB", "TargetResponseTime", "p99", "GreaterThanOrEqualToThreshold", 2),
-    ("app", "release-p99-b"): ("AWS/ApplicationELB", "TargetResponseTime", "p99", "GreaterThanOrEqualToThreshold", 2),
     ("app", "rotation-redeploy-not-started"): ("AWS/Events", "FailedInvocations", "Sum", "GreaterThanOrEqualToThreshold", 1),
     ("data", "db-cpu"): ("AWS/RDS", "CPUUtilization", "Average", "GreaterThanOrEqualToThreshold", 80),
     ("data", "db-memory"): ("AWS/RDS", "FreeableMemory", "Average", "LessThanOrEqualToThreshold", 256 * 1024 * 1024),
     ("data", "db-connections"): ("AWS/RDS", "DatabaseConnections", "Maximum", "GreaterThanOrEqualToThreshold", 300),
     ("data", "db-replica-lag"): ("AWS/RDS", "AuroraReplicaLagMaximum", "Maximum", "GreaterThanOrEqualToThreshold", 1000),
 }  # fmt: skip
-# Metric-math alarms (a 5xx rate per target group), asserted in tests/test_release.py.
-MATH_ALARMS = {("app", "release-5xx-a"), ("app", "release-5xx-b")}
+# Metric-math alarms (5xx rate and p99 per target group, judged above a request floor), asserted in tests/test_release.py.
+MATH_ALARMS = {("app", f"release-{kind}-{group}") for kind in ("5xx", "p99") for group in ("a", "b")}
 
 
 def _alarms(synth: Synthesis, layer: str) -> dict[str, dict[str, Any]]:

@@ -251,21 +251,28 @@ def test_s03_rollback_alarms_watch_5xx_rate_and_p99_of_both_target_groups(synth:
         for name, body in synth.resources("app", "aws_cloudwatch_metric_alarm").items()
     }
     watched: dict[str, set[str]] = {}
+    expected = {
+        ("HTTPCode_Target_5XX_Count", "Sum"): (
+            "5xx-rate",
+            "IF(requests >= 20, 100 * FILL(measured, 0) / requests, 0)",
+            5,
+        ),
+        ("TargetResponseTime", "p99"): ("p99", "IF(requests >= 20, measured, 0)", 2),
+    }
     for name in service["alarms"]["alarm_names"]:
         alarm = by_ref[name]
-        queries = alarm.get("metric_query") or []
-        if queries:
-            metrics = {q["metric"]["metric_name"]: q["metric"] for q in queries if "metric" in q}
-            assert set(metrics) == {"HTTPCode_Target_5XX_Count", "RequestCount"}
-            (expression,) = [q for q in queries if q.get("return_data")]
-            assert "100 * FILL(errors, 0) / requests" in expression["expression"]
-            assert alarm["threshold"] == 5
-            group = metrics["RequestCount"]["dimensions"]["TargetGroup"]
-            watched.setdefault(group, set()).add("5xx-rate")
-        else:
-            assert (alarm["metric_name"], alarm["extended_statistic"]) == ("TargetResponseTime", "p99")
-            watched.setdefault(alarm["dimensions"]["TargetGroup"], set()).add("p99")
-        assert alarm["evaluation_periods"] * 60 <= 3 * 60, "decides within the canary bake"
+        queries = {q["id"]: q for q in alarm["metric_query"]}
+        measured, requests = queries["measured"]["metric"], queries["requests"]["metric"]
+        kind, expression, threshold = expected[(measured["metric_name"], measured["stat"])]
+        assert (requests["metric_name"], requests["stat"]) == ("RequestCount", "Sum")
+        assert measured["dimensions"] == requests["dimensions"], "judged against the same target group's traffic"
+        # Judged only in minutes with real traffic: one slow or failing request from anyone at
+        # night must not roll a release back.
+        assert queries["judged"]["return_data"] is True and queries["judged"]["expression"] == expression
+        assert alarm["threshold"] == threshold
+        periods = {measured["period"], requests["period"]}
+        assert alarm["evaluation_periods"] * max(periods) <= 3 * 60, "decides within the canary bake"
+        watched.setdefault(measured["dimensions"]["TargetGroup"], set()).add(kind)
     groups = {f"${{aws_lb_target_group.{n}.arn_suffix}}" for n in synth.resources("app", "aws_lb_target_group")}
     assert watched == {group: {"5xx-rate", "p99"} for group in groups}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistribution,
     CloudfrontDistributionCustomErrorResponse,
     CloudfrontDistributionDefaultCacheBehavior,
+    CloudfrontDistributionDefaultCacheBehaviorFunctionAssociation,
     CloudfrontDistributionLoggingConfig,
     CloudfrontDistributionOrderedCacheBehavior,
     CloudfrontDistributionOrderedCacheBehaviorFunctionAssociation,
@@ -52,8 +54,13 @@ ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 # Answers 404 at the edge without reaching the origin: a viewer-request function that returns
 # a response object ends the request there (CloudFront Functions, "event structure" and
-# "generate a response", cloudfront-js-2.0; developer guide read 2026-11-29).
-NOT_FOUND_FUNCTION = """function handler(event) {
+# "generate a response", cloudfront-js-2.0; developer guide read 2026-11-29). It runs on every
+# behavior and judges the percent-decoded path: the origin (uvicorn) decodes `/re%61dy` to
+# `/ready` before routing, while a cache behavior's path pattern may be matched against the
+# path as sent, so the internal path patterns alone could be walked around.
+GUARD_FUNCTION = """var EXACT = %(exact)s;
+var PREFIXES = %(prefixes)s;
+function notFound() {
   return {
     statusCode: 404,
     statusDescription: 'Not Found',
@@ -61,7 +68,35 @@ NOT_FOUND_FUNCTION = """function handler(event) {
     body: {encoding: 'text', data: '{"detail":"Not Found"}'}
   };
 }
+function handler(event) {
+  var path;
+  try {
+    path = decodeURIComponent(event.request.uri);
+  } catch (e) {
+    return notFound();
+  }
+  if (EXACT.indexOf(path) !== -1) {
+    return notFound();
+  }
+  for (var i = 0; i < PREFIXES.length; i++) {
+    if (path.indexOf(PREFIXES[i]) === 0) {
+      return notFound();
+    }
+  }
+  return event.request;
+}
 """
+
+
+def guard_function(internal_paths: Sequence[str]) -> str:
+    """The guard's code for cache-behavior path patterns: ``/a`` is exact, ``/a/*`` a prefix; nothing else."""
+    exact = [p for p in internal_paths if "*" not in p]
+    prefixes = [p[:-1] for p in internal_paths if p.endswith("/*") and "*" not in p[:-1]]
+    if len(exact) + len(prefixes) != len(internal_paths) or not all(p.startswith("/") for p in internal_paths):
+        raise ValueError(f"internal_paths {list(internal_paths)} is not allowed: '/path' or '/path/*' patterns only")
+    return GUARD_FUNCTION % {"exact": json.dumps(exact), "prefixes": json.dumps(prefixes)}
+
+
 # The origin's server errors CloudFront may otherwise keep for 10 s (the default error
 # caching minimum TTL, "How CloudFront processes HTTP 4xx and 5xx status codes from your
 # origin", developer guide read 2026-11-29): a 503 during a database outage must reach every
@@ -172,10 +207,15 @@ class ApiDistribution(Construct):
             "internal-not-found",
             name=props.naming.name("internal-404"),
             runtime="cloudfront-js-2.0",
-            comment="404 at the edge for paths that stay inside the VPC",
+            comment="404 at the edge for paths that stay inside the VPC, however encoded",
             publish=True,
-            code=NOT_FOUND_FUNCTION,
+            code=guard_function(props.internal_paths),
         )
+        guard = [
+            CloudfrontDistributionOrderedCacheBehaviorFunctionAssociation(
+                event_type="viewer-request", function_arn=not_found.arn
+            )
+        ]
         # Security headers on every response, whatever the API sends (overriding it).
         headers = CloudfrontResponseHeadersPolicy(
             self,
@@ -228,11 +268,7 @@ class ApiDistribution(Construct):
                     cache_policy_id=CACHING_DISABLED,
                     origin_request_policy_id=props.origin_request_policy_id,
                     response_headers_policy_id=headers.id,
-                    function_association=[
-                        CloudfrontDistributionOrderedCacheBehaviorFunctionAssociation(
-                            event_type="viewer-request", function_arn=not_found.arn
-                        )
-                    ],
+                    function_association=guard,
                 )
                 for pattern in props.internal_paths
             ]
@@ -248,6 +284,7 @@ class ApiDistribution(Construct):
                     cache_policy_id=props.cached_paths_policy_id,
                     origin_request_policy_id=props.origin_request_policy_id,
                     response_headers_policy_id=headers.id,
+                    function_association=guard,
                 )
                 for pattern in props.cached_paths
             ],
@@ -260,6 +297,11 @@ class ApiDistribution(Construct):
                 cache_policy_id=props.cache_policy_id,
                 origin_request_policy_id=props.origin_request_policy_id,
                 response_headers_policy_id=headers.id,
+                function_association=[
+                    CloudfrontDistributionDefaultCacheBehaviorFunctionAssociation(
+                        event_type="viewer-request", function_arn=not_found.arn
+                    )
+                ],
             ),
             custom_error_response=[
                 CloudfrontDistributionCustomErrorResponse(error_code=code, error_caching_min_ttl=0)

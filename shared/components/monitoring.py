@@ -54,8 +54,6 @@ class AlarmSpec:
     """Periods that must breach in a row. Default: 2."""
     treat_missing_data: str = "notBreaching"
     """What missing data means (no traffic is not an incident). Default: notBreaching."""
-    datapoints_to_alarm: int | None = None
-    """Breaching periods out of evaluation_periods that fire it; None means all of them. Default: None."""
 
 
 class AlarmTopic(Construct):
@@ -88,11 +86,9 @@ class AlarmTopic(Construct):
         self.arn: str = topic.arn
 
 
-def create_alarms(
-    scope: Construct, *, naming: Naming, topic_arn: str, specs: Sequence[AlarmSpec]
-) -> list[CloudwatchMetricAlarm]:
+def create_alarms(scope: Construct, *, naming: Naming, topic_arn: str, specs: Sequence[AlarmSpec]) -> None:
     """One alarm per spec, notifying ``topic_arn`` on ALARM and on OK."""
-    return [
+    for spec in specs:
         CloudwatchMetricAlarm(
             scope,
             f"alarm-{spec.key}",
@@ -105,15 +101,12 @@ def create_alarms(
             extended_statistic=spec.extended_statistic,
             period=spec.period_seconds,
             evaluation_periods=spec.evaluation_periods,
-            datapoints_to_alarm=spec.datapoints_to_alarm,
             threshold=spec.threshold,
             comparison_operator=spec.comparison,
             treat_missing_data=spec.treat_missing_data,
             alarm_actions=[topic_arn],
             ok_actions=[topic_arn],
         )
-        for spec in specs
-    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,62 +233,50 @@ def release_alarms(
     holds the new version is watched. ``target_groups`` maps a short key to an arn suffix.
     """
     names = []
+    floor = thresholds.min_requests_per_minute
     for key, target_group in target_groups.items():
         dimensions = {"LoadBalancer": load_balancer, "TargetGroup": target_group}
-
-        def metric(
-            name: str, statistic: str, dimensions: Mapping[str, str] = dimensions
-        ) -> CloudwatchMetricAlarmMetricQueryMetric:
-            return CloudwatchMetricAlarmMetricQueryMetric(
-                namespace="AWS/ApplicationELB", metric_name=name, dimensions=dict(dimensions), period=60, stat=statistic
-            )
-
-        rate = CloudwatchMetricAlarm(
-            scope,
-            f"alarm-release-5xx-{key}",
-            alarm_name=naming.name(f"release-5xx-{key}"),
-            alarm_description="Rolls a release back: the tasks in this target group answer 5xx",
-            metric_query=[
-                CloudwatchMetricAlarmMetricQuery(id="errors", metric=metric("HTTPCode_Target_5XX_Count", "Sum")),
-                CloudwatchMetricAlarmMetricQuery(id="requests", metric=metric("RequestCount", "Sum")),
-                CloudwatchMetricAlarmMetricQuery(
-                    id="rate",
-                    label="5xx % of requests",
-                    expression=(
-                        f"IF(requests >= {thresholds.min_requests_per_minute}, 100 * FILL(errors, 0) / requests, 0)"
+        # Both judged only in minutes with at least `floor` requests: at low traffic one slow or
+        # failing request (anyone can send an expensive search) would otherwise roll a release back.
+        judged = [
+            ("5xx", "the tasks in this target group answer 5xx", "HTTPCode_Target_5XX_Count", "Sum",
+             f"IF(requests >= {floor}, 100 * FILL(measured, 0) / requests, 0)", "5xx % of requests",
+             thresholds.error_rate_percent),
+            ("p99", "p99 response time of this target group is high", "TargetResponseTime", "p99",
+             f"IF(requests >= {floor}, measured, 0)", "p99 seconds", thresholds.p99_latency_seconds),
+        ]  # fmt: skip
+        for kind, why, metric_name, statistic, expression, label, threshold in judged:
+            alarm = CloudwatchMetricAlarm(
+                scope,
+                f"alarm-release-{kind}-{key}",
+                alarm_name=naming.name(f"release-{kind}-{key}"),
+                alarm_description=f"Rolls a release back: {why}",
+                metric_query=[
+                    CloudwatchMetricAlarmMetricQuery(
+                        id="measured", metric=_per_minute(metric_name, statistic, dimensions)
                     ),
-                    return_data=True,
-                ),
-            ],
-            evaluation_periods=thresholds.minutes,
-            datapoints_to_alarm=thresholds.minutes,
-            threshold=thresholds.error_rate_percent,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic_arn],
-            ok_actions=[topic_arn],
-        )
-        (latency,) = create_alarms(
-            scope,
-            naming=naming,
-            topic_arn=topic_arn,
-            specs=[
-                AlarmSpec(
-                    key=f"release-p99-{key}",
-                    description="Rolls a release back: p99 response time of this target group is high",
-                    namespace="AWS/ApplicationELB",
-                    metric="TargetResponseTime",
-                    dimensions=dimensions,
-                    threshold=thresholds.p99_latency_seconds,
-                    extended_statistic="p99",
-                    period_seconds=60,
-                    evaluation_periods=thresholds.minutes,
-                    datapoints_to_alarm=thresholds.minutes,
-                )
-            ],
-        )
-        names += [rate.alarm_name, latency.alarm_name]
+                    CloudwatchMetricAlarmMetricQuery(
+                        id="requests", metric=_per_minute("RequestCount", "Sum", dimensions)
+                    ),
+                    CloudwatchMetricAlarmMetricQuery(id="judged", label=label, expression=expression, return_data=True),
+                ],
+                evaluation_periods=thresholds.minutes,
+                datapoints_to_alarm=thresholds.minutes,
+                threshold=threshold,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[topic_arn],
+                ok_actions=[topic_arn],
+            )
+            names.append(alarm.alarm_name)
     return names
+
+
+def _per_minute(name: str, statistic: str, dimensions: Mapping[str, str]) -> CloudwatchMetricAlarmMetricQueryMetric:
+    """One ALB metric per target group, per minute (p99 and the like are statistics too)."""
+    return CloudwatchMetricAlarmMetricQueryMetric(
+        namespace="AWS/ApplicationELB", metric_name=name, dimensions=dict(dimensions), period=60, stat=statistic
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
