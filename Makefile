@@ -67,8 +67,9 @@ help: ## List the targets
 
 install: $(PY_STAMP) $(NPM_STAMP) ## Create .venv and node_modules from the pinned dependency files
 
-# Each install says what it installs, its size and roughly how long it takes (measured on a
-# 2-core machine with a fast network); pip and npm run quietly. The linters, the deploy
+# Each install says what it installs, its size and roughly how long it takes: sizes from `du`,
+# times rounded from .ci/run logs on a 2-core machine with a package cache nearby, so a guide,
+# not a benchmark; pip and npm run quietly. The linters, the deploy
 # preflight and the security scan are installed only by the targets that use them.
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	@echo "installing .venv: cdktf and the AWS provider's Python bindings, pytest, ruff, mypy (~700 MB, 1-4 minutes)"

@@ -30,10 +30,7 @@ from typing import Any
 # s3 native locking changelog entry", target release 1.10.0 (2024-10-11), and #36037
 # (1.10 upgrade notes); argument documented at
 # https://developer.hashicorp.com/terraform/language/backend/s3 (read 2026-11-23).
-# The admin token's secret_string_wo is a write-only argument, which Terraform reads from
-# 1.11.0 on (https://developer.hashicorp.com/terraform/language/resources/ephemeral/write-only,
-# read 2026-11-29): older versions fail the app layer's plan on an unknown argument.
-MINIMUM_TERRAFORM = (1, 11, 0)
+MINIMUM_TERRAFORM = (1, 10, 0)
 INSTALL_URL = "https://developer.hashicorp.com/terraform/install"
 DEFAULT_REGION = "eu-north-1"
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$")
@@ -73,11 +70,11 @@ def terraform_version(environ: Mapping[str, str]) -> str:
     match = _VERSION.match(version)
     assert match is not None, "checked by _parse_version_json"
     numbers = tuple(int(part) for part in match.group(1, 2, 3))
-    # A pre-release of the minimum (1.11.0-beta1) comes before the release.
+    # A pre-release of the minimum (1.10.0-beta1) comes before the release.
     if numbers < MINIMUM_TERRAFORM or (numbers == MINIMUM_TERRAFORM and match.group(4)):
         raise PreflightError(
             f"Terraform {version} at {executable} is too old: this project needs {_minimum()} or later "
-            f"(S3 state locking with use_lockfile, write-only arguments); install a newer one ({INSTALL_URL})"
+            f"(S3 state locking with use_lockfile); install a newer one ({INSTALL_URL})"
         )
     return version
 

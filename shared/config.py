@@ -52,9 +52,10 @@ DEFAULT_MAX_READERS = 3
 # How long before a sale starts its readers are requested. AWS documents no figure for how long
 # adding an Aurora Replica takes (the Aurora user guide's "Adding Aurora Replicas to a DB cluster"
 # and "Amazon Aurora Auto Scaling with Aurora Replicas", read 2026-11-29, give none): creating a
-# DB instance, its first start and its join to the reader endpoint commonly take 10-20 minutes,
-# and Aurora Auto Scaling acts only while the cluster is "available" (same page). 30 minutes is
-# the conservative choice: a reader that is early costs half an hour of one instance; a late
+# DB instance, its first start and its join to the reader endpoint take minutes, not seconds
+# (the data layer's own "10-14 min" for a cluster and two instances in docs/deployment.md is an
+# estimate too, never timed here), and Aurora Auto Scaling acts only while the cluster is
+# "available" (same page). 30 minutes is an assumption, chosen to be conservative: a reader that is early costs half an hour of one instance; a late
 # one leaves the sale's first reads on the writer.
 READER_LEAD = timedelta(minutes=30)
 _SALE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,39}")

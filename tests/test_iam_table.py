@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -361,3 +362,36 @@ def test_s06_a_sensitive_call_goes_to_the_deploy_role_only() -> None:
     )
     assert iam_table.actions(grant, plan=True) == ("secretsmanager:DescribeSecret",)
     assert "secretsmanager:GetSecretValue" in iam_table.actions(grant, plan=False)
+
+
+# AWS CLI calls the deploy path's scripts make with the deploying credentials (the CI deploy role).
+_CLI_CALL = re.compile(r'"(ecr|secretsmanager|rds|acm|s3api|sts)",\s*"([a-z][a-z-]*)"')
+# CLI commands whose IAM action is not their own name.
+_CLI_ACTIONS = {
+    ("ecr", "get-login-password"): "ecr:GetAuthorizationToken",
+    ("rds", "wait"): "rds:DescribeDBInstances",
+    ("sts", "get-caller-identity"): None,  # needs no permission (SAR: AWS STS)
+}
+
+
+def test_s06_every_aws_cli_call_of_the_deploy_scripts_is_in_the_table(rows: tuple[iam_table.Row, ...]) -> None:
+    granted = {
+        action.lower()
+        for row in rows
+        for grant in row.grants
+        for action in (*grant.read, *grant.write, *grant.sensitive)
+    }
+    calls = {
+        (service, command)
+        for script in sorted((Path(__file__).resolve().parents[1] / "scripts").glob("*.py"))
+        for service, command in _CLI_CALL.findall(script.read_text())
+    }
+    assert ("acm", "list-certificates") in calls and ("secretsmanager", "put-secret-value") in calls
+    missing = []
+    for service, command in sorted(calls):
+        action = _CLI_ACTIONS.get(
+            (service, command), f"{'s3' if service == 's3api' else service}:{command.title().replace('-', '')}"
+        )
+        if action is not None and action.lower() not in granted:
+            missing.append(f"aws {service} {command} -> {action}")
+    assert missing == [], "add these to shared/data/iam_actions.toml"

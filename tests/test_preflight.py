@@ -49,20 +49,19 @@ def _printing(version: str) -> str:
     return f"echo '{json.dumps(document)}'"
 
 
-@pytest.mark.parametrize("version", ["1.11.0", "1.11.4", "2.0.0"])
-def test_terraform_1_11_or_later_passes(tmp_path: Path, version: str) -> None:
+@pytest.mark.parametrize("version", ["1.10.0", "1.11.4", "2.0.0"])
+def test_terraform_1_10_or_later_passes(tmp_path: Path, version: str) -> None:
     assert terraform_version({"PATH": _terraform(tmp_path, _printing(version))}) == version
 
 
-@pytest.mark.parametrize("version", ["1.5.7", "1.9.8", "1.10.5", "0.15.5", "1.11.0-beta1"])
-def test_terraform_older_than_1_11_is_named_with_the_minimum(tmp_path: Path, version: str) -> None:
+@pytest.mark.parametrize("version", ["1.5.7", "1.9.8", "0.15.5", "1.10.0-beta1"])
+def test_terraform_older_than_1_10_is_named_with_the_minimum(tmp_path: Path, version: str) -> None:
     path = _terraform(tmp_path, _printing(version))
     with pytest.raises(PreflightError) as raised:
         terraform_version({"PATH": path})
     assert str(raised.value) == (
-        f"Terraform {version} at {path}/terraform is too old: this project needs 1.11.0 or later "
-        "(S3 state locking with use_lockfile, write-only arguments); install a newer one "
-        "(https://developer.hashicorp.com/terraform/install)"
+        f"Terraform {version} at {path}/terraform is too old: this project needs 1.10.0 or later "
+        "(S3 state locking with use_lockfile); install a newer one (https://developer.hashicorp.com/terraform/install)"
     )
 
 
@@ -77,14 +76,14 @@ def test_an_unreadable_terraform_version_is_named(tmp_path: Path, script: str) -
         terraform_version({"PATH": path})
     message = str(raised.value)
     assert message.startswith(f"could not read the Terraform version from `{path}/terraform version -json` (exit ")
-    assert message.endswith("install Terraform 1.11.0 or later (https://developer.hashicorp.com/terraform/install)")
+    assert message.endswith("install Terraform 1.10.0 or later (https://developer.hashicorp.com/terraform/install)")
 
 
 def test_missing_terraform_is_named(tmp_path: Path) -> None:
     with pytest.raises(PreflightError) as raised:
         terraform_version({"PATH": str(tmp_path)})
     assert str(raised.value) == (
-        "terraform is not on PATH: install Terraform 1.11.0 or later (https://developer.hashicorp.com/terraform/install)"
+        "terraform is not on PATH: install Terraform 1.10.0 or later (https://developer.hashicorp.com/terraform/install)"
     )
 
 
