@@ -49,7 +49,6 @@ NPM_STAMP := node_modules/.installed
 SCAN_VENV  := .checkov-venv
 SCAN_STAMP := $(SCAN_VENV)/.installed
 SCAN_DOMAIN_OUT := .cdktf.out.domain
-SCAN_COPY := .cdktf.out.scan
 # boto3 (deploy preflight) needs python-dateutil < 3, the synth pins 4.0.0: its own virtualenv too.
 PREFLIGHT_VENV  := .preflight-venv
 PREFLIGHT_STAMP := $(PREFLIGHT_VENV)/.installed
@@ -148,14 +147,11 @@ scan: synth $(SCAN_STAMP) ## checkov over the synthesized stacks (four layers + 
 	$(PYTHON) main.py --bootstrap
 	@# The same layers with a custom domain (tests/environments/domain.toml), whatever ENV says.
 	ENV=domain CATALOG_ENVIRONMENTS_DIR=tests/environments CDKTF_OUTDIR=$(SCAN_DOMAIN_OUT) CATALOG_OVERRIDES= $(PYTHON) main.py
-	@$(PYTHON) scripts/scan_input.py cdktf.out/stacks $(SCAN_COPY)/default
-	@$(PYTHON) scripts/scan_input.py cdktf.out.bootstrap/stacks $(SCAN_COPY)/bootstrap
-	@$(PYTHON) scripts/scan_input.py $(SCAN_DOMAIN_OUT)/stacks $(SCAN_COPY)/domain
 	@# checkov exits 0 when it cannot parse a stack (it then checks nothing): that is a failure here.
 	@# The domain synth runs without the skips marked "(without [domain])": a domain closes them.
-	@for dir in $(SCAN_COPY)/default $(SCAN_COPY)/bootstrap $(SCAN_COPY)/domain; do \
+	@for dir in cdktf.out/stacks cdktf.out.bootstrap/stacks $(SCAN_DOMAIN_OUT)/stacks; do \
 	  echo "checkov $$dir"; status=0; skips=""; \
-	  if [ "$$dir" = "$(SCAN_COPY)/domain" ]; then \
+	  if [ "$$dir" = "$(SCAN_DOMAIN_OUT)/stacks" ]; then \
 	    skips="--skip-check $$(grep -E '^ +- CKV' .checkov.yaml | grep -v 'without \[domain\]' | grep -oE 'CKV2?_AWS_[0-9]+' | paste -sd, -)"; \
 	  fi; \
 	  out="$$($(SCAN_VENV)/bin/checkov --config-file .checkov.yaml $$skips -d "$$dir" 2>&1)" || status=$$?; \

@@ -584,9 +584,11 @@ MUTANTS: tuple[Mutant, ...] = (
         id="cached-paths-headers-dropped",
         file=CDN,
         original="""                    response_headers_policy_id=headers.id,
+                    function_association=guard,
                 )
                 for pattern in props.cached_paths""",
-        replacement="""                )
+        replacement="""                    function_association=guard,
+                )
                 for pattern in props.cached_paths""",
         what="catalog reads served without HSTS, nosniff and frame deny",
     ),
@@ -697,8 +699,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="admin-token-regenerated-every-apply",
         file=GENERATED,
-        original='triggers_replace={"secret": secret.arn, "version": str(props.value_version)},',
-        replacement='triggers_replace={"secret": secret.arn, "version": "${timestamp()}"},',
+        original='triggers={"secret": secret.arn, "version": str(props.value_version)},',
+        replacement='triggers={"secret": secret.arn, "version": "${timestamp()}"},',
         what="every deploy writes a new admin token: running tasks and clients keep the old one",
     ),
     Mutant(
@@ -740,8 +742,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="local-state-absolute",
         file=LAYER,
-        original='path=f"../../../{state.local_dir}/{key}"',
-        replacement='path=f"/var/lib/terraform/{state.local_dir}/{key}"',
+        original='PROJECT_ROOT_FROM_STACK = "../../.."',
+        replacement='PROJECT_ROOT_FROM_STACK = "/var/lib/terraform"',
         what="absolute local state path (R-18)",
     ),
     Mutant(
@@ -846,8 +848,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="new-content-never-rebuilt",
         file=IMAGE_ASSET,
-        original='triggers_replace={"tag": source.as_string, "repository": props.repository_url},',
-        replacement='triggers_replace={"repository": props.repository_url},',
+        original='triggers={"tag": source.as_string, "repository": props.repository_url},',
+        replacement='triggers={"repository": props.repository_url},',
         what="a change under service/ never runs the build: the digest lookup fails on the new tag",
     ),
     Mutant(
@@ -1038,8 +1040,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="added-readers-on-create",
         file=AURORA,
-        original='when="destroy",',
-        replacement='when="create",',
+        original="on_destroy=True,",
+        replacement="on_destroy=False,",
         what="autoscaled readers never deleted on destroy: DeleteDBCluster refused, make destroy fails",
     ),
     Mutant(

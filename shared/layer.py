@@ -31,6 +31,11 @@ class LayerContext:
     permissions boundary; None: no boundary (no CI deploy role). Default: None."""
 
 
+# Terraform runs in cdktf.out/stacks/<stack>/, three levels below the project root; relative paths
+# from there keep state and snapshots portable (the local backend, the local-exec scripts).
+PROJECT_ROOT_FROM_STACK = "../../.."
+
+
 class LayerStack(TerraformStack):
     """A TerraformStack with its own state file and tagged AWS provider.
 
@@ -72,9 +77,7 @@ class LayerStack(TerraformStack):
                 # read 2026-11-23). Without either, check_backend refuses the synth (F-1).
                 self.add_override("terraform.backend.s3.use_lockfile", True)
         else:
-            # Terraform runs in cdktf.out/stacks/<stack>/, three levels below the
-            # project root; a relative path keeps state and snapshots portable.
-            LocalBackend(self, path=f"../../../{state.local_dir}/{key}")
+            LocalBackend(self, path=f"{PROJECT_ROOT_FROM_STACK}/{state.local_dir}/{key}")
 
     def declare_inputs(self, inputs: Mapping[str, object]) -> None:
         """Read every value this layer receives from its producers, whatever its settings use (S-02).

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cdktf import DataResource, LocalExecProvisioner, Postcondition, Precondition, TerraformResourceLifecycle
+from cdktf import Postcondition, Precondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_rds_engine_version import DataAwsRdsEngineVersion
@@ -24,13 +24,12 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from shared.components.iam import service_role
-from shared.components.image_asset import PROJECT_ROOT_FROM_STACK
+from shared.components.local_script import local_script
 from shared.components.scheduled_capacity import CapacityWindow, schedule_windows, track
 from shared.naming import Naming
 
 POSTGRES_PORT = 5432
 # Deletes, on destroy, the readers Aurora Auto Scaling added (scripts/autoscaled_readers.py says why).
-DELETE_ADDED_READERS_COMMAND = "python3 scripts/autoscaled_readers.py"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,23 +270,17 @@ class AuroraPostgres(Construct):
         # On destroy, after the scalable target is gone (so nothing adds a reader any more) and
         # before the cluster: the readers Aurora added are deleted, or DeleteDBCluster is refused.
         # A destroy-time provisioner may refer only to itself, so the values are literals.
-        added_readers = DataResource(
+        added_readers = local_script(
             self,
             "added-readers",
+            script="autoscaled_readers.py",
+            on_destroy=True,
             depends_on=[cluster],
-            provisioners=[
-                LocalExecProvisioner(
-                    type="local-exec",
-                    when="destroy",
-                    working_dir=PROJECT_ROOT_FROM_STACK,
-                    command=DELETE_ADDED_READERS_COMMAND,
-                    environment={
-                        "CLUSTER_ID": identifier,
-                        "KEEP": ",".join(f"{identifier}-{index + 1}" for index in range(props.instance_count)),
-                        "AWS_REGION": props.region,
-                    },
-                )
-            ],
+            environment={
+                "CLUSTER_ID": identifier,
+                "KEEP": ",".join(f"{identifier}-{index + 1}" for index in range(props.instance_count)),
+                "AWS_REGION": props.region,
+            },
         )
         readers = AppautoscalingTarget(
             self,

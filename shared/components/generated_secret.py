@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import DataResource, ITerraformDependable, LocalExecProvisioner
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
-from shared.components.image_asset import PROJECT_ROOT_FROM_STACK
+from shared.components.local_script import local_script
 
 # Terraform never sees the value: it creates the secret, and a provisioner of a
 # terraform_data keyed on the secret and value_version runs scripts/secret_value.py, which
@@ -18,7 +18,6 @@ from shared.components.image_asset import PROJECT_ROOT_FROM_STACK
 # reads a managed aws_secretsmanager_secret_version with GetSecretValue on every refresh, even
 # a write-only one (internal/service/secretsmanager/secret_version.go, read 2026-11-29), which
 # would make every plan need the value. A plan never runs provisioners.
-SET_VALUE_COMMAND = "python3 scripts/secret_value.py"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,23 +60,13 @@ class GeneratedSecret(Construct):
             description=props.description,
             recovery_window_in_days=props.recovery_window_days,
         )
-        value = DataResource(
+        # A new secret (a replaced one included) or a raised value_version writes a new value.
+        value = local_script(
             self,
             "value",
-            # A new secret (a replaced one included) or a raised value_version writes a new value.
-            triggers_replace={"secret": secret.arn, "version": str(props.value_version)},
-            provisioners=[
-                LocalExecProvisioner(
-                    type="local-exec",
-                    working_dir=PROJECT_ROOT_FROM_STACK,
-                    command=SET_VALUE_COMMAND,
-                    environment={
-                        "SECRET_ID": secret.arn,
-                        "SECRET_LENGTH": str(props.length),
-                        "AWS_REGION": props.region,
-                    },
-                )
-            ],
+            script="secret_value.py",
+            triggers={"secret": secret.arn, "version": str(props.value_version)},
+            environment={"SECRET_ID": secret.arn, "SECRET_LENGTH": str(props.length), "AWS_REGION": props.region},
         )
         # Environments deployed before this construct kept the value in a managed secret version;
         # the next apply deletes that resource, which only strips the labels other than

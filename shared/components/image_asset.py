@@ -20,17 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import DataResource, LocalExecProvisioner, TerraformLocal
+from cdktf import TerraformLocal
 from cdktf_cdktf_provider_aws.data_aws_ecr_image import DataAwsEcrImage
 from constructs import Construct
+
+from shared.components.local_script import local_script
 
 # The local's name is what scripts/delivery.py leaves out of a layer's interface digest: a
 # change to it changes which image the app layer's tasks run, never an output another layer reads.
 SOURCE_LOCAL = "image_source"
-# Terraform runs in cdktf.out/stacks/<layer>/, three levels below the project root (as the
-# local backend's relative path assumes, shared/layer.py).
-PROJECT_ROOT_FROM_STACK = "../../.."
-PUBLISH_COMMAND = "python3 scripts/publish_image.py"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,23 +54,17 @@ class ImageAsset(Construct):
         super().__init__(scope, id)
         source = TerraformLocal(self, "source", props.source_tag)
         source.override_logical_id(SOURCE_LOCAL)
-        publish = DataResource(
+        publish = local_script(
             self,
             "publish",
-            triggers_replace={"tag": source.as_string, "repository": props.repository_url},
-            provisioners=[
-                LocalExecProvisioner(
-                    type="local-exec",
-                    working_dir=PROJECT_ROOT_FROM_STACK,
-                    command=PUBLISH_COMMAND,
-                    environment={
-                        "IMAGE_CONTEXT": props.context_directory,
-                        "IMAGE_TAG": source.as_string,
-                        "REPOSITORY_URL": props.repository_url,
-                        "AWS_REGION": props.region,
-                    },
-                )
-            ],
+            script="publish_image.py",
+            triggers={"tag": source.as_string, "repository": props.repository_url},
+            environment={
+                "IMAGE_CONTEXT": props.context_directory,
+                "IMAGE_TAG": source.as_string,
+                "REPOSITORY_URL": props.repository_url,
+                "AWS_REGION": props.region,
+            },
         )
         image = DataAwsEcrImage(
             self,
@@ -81,7 +73,6 @@ class ImageAsset(Construct):
             image_tag=source.as_string,
             depends_on=[publish],
         )
-        self.digest: str = image.image_digest
         self.image: str = f"{props.repository_url}@{image.image_digest}"
 
 

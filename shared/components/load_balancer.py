@@ -205,10 +205,8 @@ class LoadBalancer(Construct):
         self.alternate_target_group_arn_suffix: str = alternate.arn_suffix
         self.production_rule_arn: str = production_rule.arn
         self.test_rule_arn: str = test_rule.arn
-        self.listener_arns: tuple[str, str] = (listener.arn, test_listener.arn)
         # A service may only register with target groups a listener already uses: both are
         # attached through the rules, so the service waits for them.
-        self.listener: ITerraformDependable = listener
         self.ready: tuple[ITerraformDependable, ...] = (listener, test_listener, production_rule, test_rule)
 
     def _weighted_rule(

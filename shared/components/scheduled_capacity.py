@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -92,20 +91,19 @@ def schedule_windows(
     lead: timedelta,
     restore_min: int,
     restore_max: int,
-) -> list[ITerraformDependable]:
+) -> None:
     """Two actions per window on ``target``: raise at ``starts - lead``, restore at ``ends``.
 
     Actions on one target run in time order; the configuration refuses windows whose raised
     periods meet (shared/config.py), so one window's restore cannot undo the next one's raise.
     """
-    actions: list[ITerraformDependable] = []
     for window in windows:
         steps = (
             ("raise", window.starts - lead, window.min_capacity, window.max_capacity),
             ("restore", window.ends, restore_min, restore_max),
         )
         for step, moment, low, high in steps:
-            action = AppautoscalingScheduledAction(
+            AppautoscalingScheduledAction(
                 scope,
                 f"{id}-{window.name}-{step}",
                 name=naming.name(f"{kind}-{window.name}-{step}"),
@@ -119,5 +117,3 @@ def schedule_windows(
                     min_capacity=str(low), max_capacity=str(high)
                 ),
             )
-            actions.append(action)
-    return actions
