@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-from pathlib import Path
 
 from tests.synth import ROOT
 
