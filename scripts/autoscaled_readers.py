@@ -13,9 +13,13 @@ does the calls. A failure is one line and exit status 1.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.aws_cli import AwsCliError, aws
 
 
 class ReadersError(Exception):
@@ -24,17 +28,10 @@ class ReadersError(Exception):
 
 def _aws(argv: Sequence[str]) -> str:
     try:
-        # The AWS CLI from PATH, as the destroying shell finds it (the same one make destroy uses).
-        done = subprocess.run(["aws", *argv], capture_output=True, text=True, check=False)  # noqa: S607
-    except FileNotFoundError:
-        raise ReadersError("the aws CLI is not installed (it deletes the readers Aurora Auto Scaling added)") from None
-    if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        last = lines[-1] if lines else str(done.returncode)
-        if "DBClusterNotFoundFault" in last:
-            return ""
-        raise ReadersError(f"aws {argv[0]} {argv[1]} failed: {last}")
-    return done.stdout
+        # A cluster already gone has no readers left to delete.
+        return aws(argv, purpose="it deletes the readers Aurora Auto Scaling added", tolerate="DBClusterNotFoundFault")
+    except AwsCliError as error:
+        raise ReadersError(str(error)) from None
 
 
 # Aurora Auto Scaling names the replicas it adds application-autoscaling-<id> (see aurora.py);

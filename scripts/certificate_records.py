@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scripts.aws_cli import AwsCliError, aws
 from shared.config import ConfigError, load_config
 
 REGION = "us-east-1"
@@ -30,16 +30,8 @@ WAIT_SECONDS = 15 * 60.0
 
 
 def _aws(argv: Sequence[str]) -> Any:
-    done = subprocess.run(
-        ["aws", *argv, "--region", REGION, "--output", "json"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        raise RuntimeError(f"aws {argv[0]} {argv[1]} failed: {lines[-1] if lines else done.returncode}")
-    return json.loads(done.stdout or "{}")
+    output = aws([*argv, "--region", REGION, "--output", "json"], purpose="it shows the DNS record ACM needs")
+    return json.loads(output or "{}")
 
 
 def pending_record(name: str, aws: Callable[[Sequence[str]], Any] = _aws) -> dict[str, str] | None:
@@ -75,9 +67,7 @@ def watch(
     while True:
         try:
             record = pending_record(domain.name, aws)
-        except FileNotFoundError:
-            return "certificate: the aws CLI is not installed, so the DNS record ACM needs cannot be shown here (docs/deployment.md)"
-        except (RuntimeError, ValueError) as error:
+        except (AwsCliError, ValueError) as error:
             return f"certificate: {error}; the record to create is in the ACM console (us-east-1) or docs/deployment.md"
         if record is not None:
             return (

@@ -10,9 +10,13 @@ Standard library only; the AWS CLI does the calls. A failure is one line and exi
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.aws_cli import AwsCliError, aws
 
 
 class SecretValueError(Exception):
@@ -21,14 +25,9 @@ class SecretValueError(Exception):
 
 def _aws(argv: Sequence[str], *, stdin: str | None = None) -> str:
     try:
-        # The AWS CLI from PATH, as the deploying shell finds it (the same one make deploy uses).
-        done = subprocess.run(["aws", *argv], input=stdin, capture_output=True, text=True, check=False)  # noqa: S607
-    except FileNotFoundError:
-        raise SecretValueError("the aws CLI is not installed (it stores the generated secret value)") from None
-    if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        raise SecretValueError(f"aws {argv[0]} {argv[1]} failed: {lines[-1] if lines else done.returncode}")
-    return done.stdout
+        return aws(argv, purpose="it stores the generated secret value", stdin=stdin)
+    except AwsCliError as error:
+        raise SecretValueError(str(error)) from None
 
 
 def set_value(environ: Mapping[str, str]) -> str:
