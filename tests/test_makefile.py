@@ -81,3 +81,17 @@ def test_the_service_install_says_what_it_installs() -> None:
     text = (ROOT / "service" / "Makefile").read_text()
     (first_line,) = re.findall(r"^\$\(STAMP\): [^\n]*\n\t([^\n]*)", text, re.MULTILINE)
     assert re.fullmatch(r'@echo "installing service/\.venv: [^"]+\(~\d+ MB, [^")]*minutes?\)"', first_line)
+
+
+def test_s03_make_lint_runs_the_migration_lint() -> None:
+    # The root make lint reaches the service's lint, which refuses unsafe migrations by file name.
+    service = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", "service", "-W", ".venv/.installed", "lint"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "-m devtools.migration_lint" in service
+    assert "-C service lint" in _dry_run("lint")

@@ -21,7 +21,7 @@ Json = dict[str, Any]
 
 def _refusals(synth: Synthesis, stack: str, type_: str, edit: Callable[[Json], None]) -> list[str]:
     document: Json = json.loads(synth.texts[stack])
-    # The first resource of the type (the primary of the two target groups, for instance).
+    # One resource of the type, whichever comes first: the guardrails judge every one alike.
     body = next(iter(document["resource"][type_].values()))
     edit(body)
     return check_stack(document, rules())

@@ -21,12 +21,10 @@ DOCUMENTED_MANAGED_POLICIES = {
         "AWS's policy for the role ECS shifts release traffic with; AWS adds the calls new ECS features make"
     ),
 }
-# Service roles whose service documents no confused-deputy condition key for assuming them; a
-# condition the service does not send would make it fail to assume the role.
-ROLES_WITHOUT_SOURCE_CONDITION = {
-    "ecs.amazonaws.com": "ECS's infrastructure role for load balancers (release traffic shifting): AWS's trust "
-    "policy names no condition; only principals with iam:PassRole in this account can hand it to a service",
-}
+# The one service role whose service documents no confused-deputy condition key for assuming it
+# (a condition the service does not send would make it fail): ECS's infrastructure role for load
+# balancers, named by the service's advanced_configuration.role_arn. AWS's trust policy names no
+# condition; only principals with iam:PassRole in this account can hand it to a service.
 POLICY_ATTRIBUTES = {
     "aws_iam_role_policy": "policy",
     "aws_iam_policy": "policy",
@@ -96,8 +94,11 @@ def test_service_principals_are_limited_to_this_account(synth: Synthesis, bootst
     ]
     roles = sum(1 for _, type_, _, _ in synth.all_resources() if type_ == "aws_iam_role")
     assert len(services) == roles + 1, "every service role's trust policy and the alarm topic's policy"
+    release_role = synth.one("app", "aws_ecs_service")["load_balancer"][0]["advanced_configuration"]["role_arn"]
+    exempt = "app/" + release_role.removeprefix("${").removesuffix(".arn}") + "[0]"
+    assert exempt in {where for where, _ in services}
     for where, statement in services:
-        if statement["Principal"]["Service"] in ROLES_WITHOUT_SOURCE_CONDITION:
+        if where == exempt:
             continue
         keys = {key for condition in statement.get("Condition", {}).values() for key in condition}
         assert keys & {"aws:SourceAccount", "aws:SourceArn"}, f"{where}: {statement['Principal']} for any account"

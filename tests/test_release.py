@@ -199,10 +199,24 @@ def test_s01_the_placeholder_runs_only_when_chosen(placeholder_synth: Synthesis,
 
 
 def test_s02_every_producer_exports_the_same_outputs_under_every_setting(
-    synth: Synthesis, placeholder_synth: Synthesis, production_synth: Synthesis, variant_synth: Synthesis
+    synth: Synthesis,
+    placeholder_synth: Synthesis,
+    production_synth: Synthesis,
+    variant_synth: Synthesis,
+    domain_synth: Synthesis,
+    unzoned_domain_synth: Synthesis,
 ) -> None:
-    # Built from source, the placeholder, a prebuilt digest with protection, and every other option
-    # (one NAT, no WAF, remote state, longest suffix): any single-layer deploy order stays valid.
+    # Built from source, the placeholder, a prebuilt digest with protection, every other option
+    # (one NAT, no WAF, remote state, longest suffix, sale windows), a custom domain with and
+    # without a zone, and a synth made while a sale window is raised: any single-layer deploy
+    # order stays valid.
+    from shared.config import load_config
+    from tests.conftest import VARIANT
+    from tests.synth import synthesize_config
+
+    config = load_config(VARIANT)
+    during_sale = synthesize_config(config, now=config.sales[0].starts)
+
     # The outputs a person reads (api_image) may show another value; their names stay too.
     def shape(synthesis: Synthesis, producer: str) -> dict[str, object]:
         outputs = synthesis.stacks[producer]["output"]
@@ -211,7 +225,14 @@ def test_s02_every_producer_exports_the_same_outputs_under_every_setting(
     for producer in ("network", "data", "app"):
         reference = shape(synth, producer)
         assert any(name.startswith("cross-stack-output-") for name in reference), producer
-        for other in (placeholder_synth, production_synth, variant_synth):
+        for other in (
+            placeholder_synth,
+            production_synth,
+            variant_synth,
+            domain_synth,
+            unzoned_domain_synth,
+            during_sale,
+        ):
             assert shape(other, producer) == reference, producer
 
 
@@ -304,13 +325,29 @@ def test_s03_the_test_listener_is_reachable_from_nowhere(synth: Synthesis) -> No
     (test_listener,) = [
         body for body in synth.resources("app", "aws_lb_listener").values() if body["port"] != production["port"]
     ]
-    ingress = [
-        rule
-        for stack in STACKS
-        for rule in synth.resources(stack, "aws_vpc_security_group_ingress_rule").values()
-        if rule.get("from_port", -1) <= test_listener["port"] <= rule.get("to_port", -1)
-    ]
-    assert ingress == []
+    (alb_group,) = synth.one("app", "aws_lb")["security_groups"]
+    group_id = alb_group.removeprefix("${").removesuffix("}")
+
+    def ports(rule: Json) -> range:
+        # No ports, or protocol -1 ("all"), opens every port.
+        if str(rule.get("ip_protocol", rule.get("protocol", "tcp"))) == "-1" or "from_port" not in rule:
+            return range(0, 65536)
+        return range(int(rule["from_port"]), int(rule["to_port"]) + 1)
+
+    into_alb: list[Json] = []
+    for stack in STACKS:
+        for rule in synth.resources(stack, "aws_vpc_security_group_ingress_rule").values():
+            if group_id in str(rule["security_group_id"]):
+                into_alb.append(rule)
+        for rule in synth.resources(stack, "aws_security_group_rule").values():
+            if rule.get("type") == "ingress" and group_id in str(rule["security_group_id"]):
+                into_alb.append(rule)
+        for name, group in synth.resources(stack, "aws_security_group").items():
+            if f"aws_security_group.{name}.id" == group_id:
+                into_alb.extend(group.get("ingress") or [])
+    assert into_alb, "the production listener is reachable (from CloudFront)"
+    assert all(production["port"] in ports(rule) for rule in into_alb)
+    assert not [rule for rule in into_alb if test_listener["port"] in ports(rule)]
 
 
 def test_s03_ecs_moves_release_traffic_with_aws_policy_on_a_role_only_ecs_assumes(synth: Synthesis) -> None:

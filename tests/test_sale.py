@@ -273,7 +273,7 @@ OUT_OF_LIMIT = {
     "no zone": ({"ends": "2027-11-29T08:00:00"}, "ends = '2027-11-29T08:00:00' is not a UTC date and time"),
     "not a number": ({"max_tasks": "40"}, "max_tasks = '40' is a string; expected an integer"),
     "unknown key": ({"max_reader": 2}, "unknown key 'max_reader'"),
-    "below on-demand base": ({"min_tasks": 1, "max_tasks": 0}, "max_tasks = 0 is not allowed: 1 to 100"),
+    "max_tasks 0": ({"min_tasks": 1, "max_tasks": 0}, "max_tasks = 0 is not allowed: 1 to 100"),
 }
 
 
@@ -286,7 +286,12 @@ def test_s04_out_of_limit_sale_is_refused_naming_it(tmp_path: Path, values: dict
 def test_s04_sale_max_tasks_below_the_on_demand_base_is_refused(tmp_path: Path) -> None:
     text = BASE_TEXT.replace("[scaling]\n", "[scaling]\non_demand_base = 3\n") + _sale(min_tasks=1, max_tasks=2)
     (tmp_path / "x.toml").write_text(text)
-    message = refusal({"ENV": "x", "CATALOG_ENVIRONMENTS_DIR": str(tmp_path)})
+    from shared.config import ConfigError
+
+    # A fixed "now": the sale must not turn into a past one when the calendar passes it.
+    with pytest.raises(ConfigError) as raised:
+        load_config({"ENV": "x", "CATALOG_ENVIRONMENTS_DIR": str(tmp_path)}, now=NOW)
+    message = str(raised.value)
     assert "[[sale]] 'black-friday': max_tasks = 2 is not allowed: at least [scaling] on_demand_base (3)" in message
 
 
