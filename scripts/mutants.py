@@ -861,10 +861,10 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         id="placeholder-drops-the-database-host-output",
-        file=APP,
-        original='                "db_host": database.host,\n',
-        replacement="",
-        what="with the placeholder the data layer stops exporting the DB host; a later image deploy fails at plan",
+        file=LAYER,
+        original="    if dataclasses.is_dataclass(value) and not isinstance(value, type):",
+        replacement="    if dataclasses.is_dataclass(value) and not isinstance(value, type) and not path:",
+        what="nested props (the database connection) left out of the inputs: with the placeholder the data layer stops exporting the DB host; a later image deploy fails at plan",
     ),
     Mutant(
         id="config-accepts-another-repository",

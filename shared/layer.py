@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from cdktf import LocalBackend, S3Backend, TerraformLocal, TerraformStack
+from cdktf import LocalBackend, S3Backend, TerraformLocal, TerraformStack, Token
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
@@ -79,7 +80,7 @@ class LayerStack(TerraformStack):
         else:
             LocalBackend(self, path=f"{PROJECT_ROOT_FROM_STACK}/{state.local_dir}/{key}")
 
-    def declare_inputs(self, inputs: Mapping[str, object]) -> None:
+    def declare_inputs(self, props: object) -> None:
         """Read every value this layer receives from its producers, whatever its settings use (S-02).
 
         cdktf writes a producer's cross-stack output only for values some consumer reads, so a
@@ -87,9 +88,12 @@ class LayerStack(TerraformStack):
         host) would remove that output from the producer's next apply, and a later deploy of
         the consumer with another setting would read an output the producer's state lacks
         ("This object does not have an attribute named …"). One local naming every input
-        keeps each producer's outputs the same under every setting.
+        keeps each producer's outputs the same under every setting. The inputs are found in
+        ``props`` (a props dataclass, nested ones included): every value that is a reference,
+        so a new cross-layer prop is declared without anyone having to remember it.
         """
-        TerraformLocal(self, "layer-inputs", dict(inputs)).override_logical_id("layer_inputs")
+        inputs = dict(_references(props, ""))
+        TerraformLocal(self, "layer-inputs", inputs).override_logical_id("layer_inputs")
 
     def provider_in(self, region: str) -> AwsProvider:
         """A second AWS provider (alias = region) with the same default tags, e.g. for us-east-1; one per region."""
@@ -97,3 +101,15 @@ class LayerStack(TerraformStack):
         if isinstance(existing, AwsProvider):
             return existing
         return AwsProvider(self, f"aws-{region}", alias=region, region=region, default_tags=self._default_tags)
+
+
+def _references(value: object, path: str) -> Iterator[tuple[str, object]]:
+    """(field path, value) of every unresolved reference in a props dataclass, nested dataclasses included."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _references(getattr(value, field.name), f"{path}_{field.name}" if path else field.name)
+    elif isinstance(value, (list, tuple)):
+        if any(isinstance(item, (str, int, float)) and Token.is_unresolved(item) for item in value):
+            yield path, list(value)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and Token.is_unresolved(value):
+        yield path, value

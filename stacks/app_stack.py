@@ -93,20 +93,7 @@ class AppStack(LayerStack):
 
     def __init__(self, scope: Construct, id: str, *, props: AppStackProps) -> None:
         super().__init__(scope, id, layer="app", context=props.context)
-        database = props.database
-        self.declare_inputs(
-            {
-                "vpc_id": props.vpc_id,
-                "private_subnet_ids": props.private_subnet_ids,
-                "app_security_group_id": props.app_security_group_id,
-                "alarm_topic_arn": props.alarm_topic_arn,
-                "db_host": database.host,
-                "db_port": database.port,
-                "db_name": database.name,
-                "db_secret_arn": database.secret_arn,
-                "db_security_group_id": database.security_group_id,
-            }
-        )
+        self.declare_inputs(props)
         elb_account = DataAwsElbServiceAccount(self, "elb-account")
         # The ALB log bucket lives in this layer: putting it in the edge layer would
         # make App depend on Edge while Edge reads the ALB (a cycle, F-9).

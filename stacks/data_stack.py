@@ -58,15 +58,7 @@ class DataStack(LayerStack):
 
     def __init__(self, scope: Construct, id: str, *, props: DataStackProps) -> None:
         super().__init__(scope, id, layer="data", context=props.context)
-        self.declare_inputs(
-            {
-                "vpc_id": props.vpc_id,
-                "private_subnet_ids": props.private_subnet_ids,
-                "availability_zones": props.availability_zones,
-                "app_security_group_id": props.app_security_group_id,
-                "alarm_topic_arn": props.alarm_topic_arn,
-            }
-        )
+        self.declare_inputs(props)
         database = AuroraPostgres(
             self,
             "aurora",

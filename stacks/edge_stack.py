@@ -59,18 +59,7 @@ class EdgeStack(LayerStack):
 
     def __init__(self, scope: Construct, id: str, *, props: EdgeStackProps) -> None:
         super().__init__(scope, id, layer="edge", context=props.context)
-        service = props.service
-        self.declare_inputs(
-            {
-                "alb_dns_name": props.alb_dns_name,
-                "alb_arn": props.alb_arn,
-                "load_balancer": service.load_balancer,
-                "target_group": service.target_group,
-                "cluster_name": service.cluster_name,
-                "service_name": service.service_name,
-                "db_cluster_identifier": props.db_cluster_identifier,
-            }
-        )
+        self.declare_inputs(props)
         # CloudFront standard logging writes through a bucket ACL grant, so ACLs
         # must be enabled (BucketOwnerPreferred); public access stays blocked.
         logs = LogBucket(

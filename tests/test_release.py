@@ -7,6 +7,7 @@ digest, which read files the way Docker does.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -241,8 +242,15 @@ def test_s02_each_consumer_reads_every_value_it_is_given(synth: Synthesis, place
     # data layer would stop exporting it at its next deploy.
     for synthesis in (synth, placeholder_synth):
         inputs = synthesis.stacks["app"]["locals"]["layer_inputs"]
-        assert {"db_host", "db_port", "db_name", "db_secret_arn"} <= set(inputs)
-        assert all("cross-stack-reference-input-data" in inputs[k] for k in ("db_host", "db_secret_arn"))
+        assert {"database_host", "database_secret_arn", "database_security_group_id"} <= set(inputs)
+        assert all("cross-stack-reference-input-data" in inputs[k] for k in ("database_host", "database_secret_arn"))
+        # Whatever a consumer reads from a producer anywhere, its inputs local reads too.
+        for consumer in ("data", "app", "edge"):
+            document = synthesis.stacks[consumer]
+            read = re.compile(r"terraform_remote_state\.[^.]+\.outputs\.(cross-stack-output-[A-Za-z0-9_-]+)")
+            everywhere = set(read.findall(json.dumps(document)))
+            declared = set(read.findall(json.dumps(document["locals"]["layer_inputs"])))
+            assert everywhere and everywhere == declared, consumer
 
 
 # S-03: canary releases rolled back by alarms -------------------------------------------------
