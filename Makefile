@@ -17,6 +17,8 @@ LAYERS         := network data app edge
 REVERSE_LAYERS := edge app data network
 CDKTF          := cdktf
 DEPLOY_FLAGS   := --skip-synth --auto-approve --ignore-missing-stack-dependencies
+# One layer's deploy, the same for every deploy target (the edge's certificate record watcher included).
+DEPLOY_LAYER   := scripts/deploy_layer.sh
 
 # Every goal but these reads environments/$(ENV).toml (the synth, the scan, every AWS target):
 # a missing file is named while the Makefile is read, before anything is installed and before
@@ -196,16 +198,11 @@ bootstrap: preflight ## Create (or update) the state bucket, a lock table if ask
 
 deploy: preflight synth ## Deploy all layers in order: network, data, app (builds and releases the API), edge
 	@python3 scripts/publish_image.py ready
-	@for layer in $(LAYERS); do $(CDKTF) deploy $$layer $(DEPLOY_FLAGS); $(PYTHON) scripts/delivery.py record $$layer; done
-
-# The edge layer with a [domain] and no zone: scripts/certificate_records.py prints the DNS record
-# ACM needs while the apply waits for the certificate (docs/deployment.md); it never fails the deploy.
-EDGE_DEPLOY = $(PYTHON) scripts/certificate_records.py & watcher=$$!; status=0; \
-	$(CDKTF) deploy edge $(DEPLOY_FLAGS) || status=$$?; kill $$watcher 2>/dev/null || true; exit $$status
+	@for layer in $(LAYERS); do $(DEPLOY_LAYER) $$layer $(DEPLOY_FLAGS); $(PYTHON) scripts/delivery.py record $$layer; done
 
 $(addprefix deploy-,$(LAYERS)): deploy-%: preflight synth ## Deploy one layer (network|data|app|edge); its producers must be deployed
 	@$(if $(filter app,$*),python3 scripts/publish_image.py ready)
-	$(if $(filter edge,$*),$(EDGE_DEPLOY),$(CDKTF) deploy $* $(DEPLOY_FLAGS))
+	$(DEPLOY_LAYER) $* $(DEPLOY_FLAGS)
 	@$(PYTHON) scripts/delivery.py record $*
 
 # scripts/delivery.py plan exits 0 (no changes), 2 (changes) or 1 (error); make itself can only
@@ -223,7 +220,7 @@ changed: preflight synth ## List the layers whose configuration differs from the
 
 deploy-changed: preflight synth ## Deploy exactly the changed layers in dependency order; record each digest after its deploy
 	@python3 scripts/publish_image.py ready
-	@$(PYTHON) scripts/delivery.py deploy-changed --deploy "$(CDKTF) deploy {layer} $(DEPLOY_FLAGS)"
+	@$(PYTHON) scripts/delivery.py deploy-changed --deploy "$(DEPLOY_LAYER) {layer} $(DEPLOY_FLAGS)"
 
 $(addprefix diff-,$(LAYERS)): diff-%: preflight synth ## Show the plan of one layer
 	$(CDKTF) diff $* --skip-synth

@@ -90,7 +90,34 @@ def test_s07_run_by_make_with_the_aws_cli_it_prints_the_record_and_never_fails(t
     assert done.returncode == 0 and "AccessDeniedException" in done.stdout
 
 
-def test_s07_make_deploy_edge_runs_the_record_watcher_beside_the_apply() -> None:
-    makefile = (ROOT / "Makefile").read_text()
-    assert "scripts/certificate_records.py & watcher=$$!" in makefile
-    assert "$(if $(filter edge,$*),$(EDGE_DEPLOY)," in makefile
+def test_s07_every_deploy_target_runs_the_edge_with_the_record_watcher(tmp_path: Path) -> None:
+    # make deploy, deploy-edge and deploy-changed all deploy a layer through scripts/deploy_layer.sh.
+    for target in ("deploy", "deploy-edge", "deploy-changed"):
+        recipe = subprocess.run(
+            ["make", "-n", "--no-print-directory", "-W", ".venv/.installed", target],
+            cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        ).stdout  # fmt: skip
+        assert "scripts/deploy_layer.sh" in recipe and "cdktf deploy" not in recipe, target
+    # The script itself, with stand-in cdktf and python3: the watcher runs beside the edge's apply
+    # and is stopped after it; the exit status is the apply's; other layers get no watcher.
+    bin_dir = tmp_path / "bin"
+    calls = tmp_path / "calls"
+    # The stand-in apply of the edge lasts until the watcher has started (no race with its first line).
+    apply = (
+        f'#!/bin/sh\necho "cdktf $*" >> {calls}\n'
+        f'if [ "$2" = edge ]; then i=0; until grep -q watcher {calls} || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; fi\n'
+        "exit ${APPLY_EXIT:-0}\n"
+    )
+    stand_in(bin_dir, "cdktf", apply)
+    stand_in(bin_dir, "python3", f'#!/bin/sh\necho "watcher $*" >> {calls}\nexec sleep 30\n')
+    environ = {**os.environ, "PATH": path_first(bin_dir)}
+    for layer, apply_exit in (("edge", "0"), ("edge", "3"), ("app", "0")):
+        calls.unlink(missing_ok=True)
+        done = subprocess.run(
+            [str(ROOT / "scripts" / "deploy_layer.sh"), layer, "--auto-approve"],
+            cwd=ROOT, env={**environ, "APPLY_EXIT": apply_exit}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == int(apply_exit), (layer, done.stderr)
+        lines = sorted(calls.read_text().splitlines())
+        watcher = ["watcher scripts/certificate_records.py"] if layer == "edge" else []
+        assert lines == sorted([f"cdktf deploy {layer} --auto-approve", *watcher]), lines
