@@ -133,6 +133,7 @@ def build_bootstrap(scope: Construct, config: Config) -> BootstrapStack:
         github_repository=config.github_repository,
         github_environment=config.environment_name,
         deploy_region=config.region,
+        hosted_zone_id=config.domain.hosted_zone_id if config.domain is not None else None,
     )
     stack = BootstrapStack(scope, "bootstrap", props=props)
     _add_guardrails(stack)

@@ -29,7 +29,7 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # What an ARN pattern or condition may name (Placeholders.values).
 PLACEHOLDERS = frozenset(
     {"region", "global", "account", "project", "suffix", "name", "roles", "state_bucket", "state_objects"}
-    | {"lock_table", "boundary"}
+    | {"lock_table", "boundary", "zone"}
 )
 _TOKEN = re.compile(r"\$\{[^}]*\}")
 
@@ -96,6 +96,8 @@ class Placeholders:
     """ARN of the workload roles' permissions boundary policy."""
     lock_table: str | None = None
     """ARN of the DynamoDB lock table; None drops the grants that name it. Default: None."""
+    zone: str | None = None
+    """Route 53 hosted zone id of [domain]; None drops the grants that name it (no records). Default: None."""
 
     def values(self) -> dict[str, str | None]:
         name = f"{self.project}-*-{self.suffix}"
@@ -111,6 +113,7 @@ class Placeholders:
             "state_objects": f"{self.state_bucket}/{self.state_prefix}/*",
             "lock_table": self.lock_table,
             "boundary": self.boundary,
+            "zone": self.zone,
         }
 
 

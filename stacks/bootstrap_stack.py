@@ -36,6 +36,8 @@ class BootstrapStackProps:
     """GitHub environment (the environment file's name) whose jobs may assume the deploy role. Default: dev."""
     deploy_region: str | None = None
     """Region the layers deploy to, for the deploy role's scope; None uses the context's region. Default: None."""
+    hosted_zone_id: str | None = None
+    """Route 53 zone of [domain], the one zone the deploy role may change; None grants no zone. Default: None."""
     noncurrent_version_days: int = 90
     """Days old state versions are kept. Default: 90 days."""
 
@@ -76,6 +78,7 @@ class BootstrapStack(LayerStack):
                     state_bucket_arn=backend.bucket_arn,
                     state_prefix=self.naming.suffix,
                     lock_table_arn=backend.lock_table_arn,
+                    hosted_zone_id=props.hosted_zone_id,
                 ),
             )
             TerraformOutput(self, "deploy_role_arn", value=github.deploy_role_arn)

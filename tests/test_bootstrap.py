@@ -202,7 +202,7 @@ def test_deploy_role_resources_carry_the_project_prefix(github_stack: Json) -> N
     # Names are catalog-api-*-prod (log groups /catalog-api/prod/); RDS names the master secret
     # rds!cluster-<id>; CloudFront ids and service-linked roles are generated; the default
     # pg:/og: groups are AWS's; ACM certificate ids and Route 53 change ids are generated, the
-    # hosted zone is the account's own (named in [domain], not in the table: any of its zones), and
+    # hosted zone is the one [domain] names by its id, and
     # Aurora Auto Scaling names the readers it adds application-autoscaling-<id>.
     project = ("catalog-api-", "/catalog-api/prod/", ":secret:rds!cluster-*", "aws-service-role/", ":pg:default*")
     generated = (
@@ -212,7 +212,7 @@ def test_deploy_role_resources_carry_the_project_prefix(github_stack: Json) -> N
         ":og:default*",
         "managedruleset/",
         ":certificate/*",
-        ":::hostedzone/*",
+        ":::hostedzone/",
         ":::change/*",
         ":db:application-autoscaling-*",
     )

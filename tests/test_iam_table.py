@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from shared import iam_table
-from shared.config import Config
+from shared.config import Config, DomainConfig
 from tests.synth import Json, Synthesis, synthesize
 from tests.test_bootstrap import GITHUB, _synthesize_bootstrap
 
@@ -138,11 +138,20 @@ def test_s06_a_malformed_row_is_refused_with_one_line(tmp_path: Path, text: str,
 # ---------------------------------------------------------------- the roles built from the table
 
 LOCKED = replace(GITHUB, state=replace(GITHUB.state, lock_table="acme-catalog-tflock", use_lockfile=False))
+ZONE_ID = "Z0123456789ABCDEFGHIJ"
+ZONED = replace(GITHUB, domain=DomainConfig(name="api.shop.example", hosted_zone_id=ZONE_ID, zone_name="shop.example"))
+CI_CONFIGS = {"lockfile": GITHUB, "lock-table": LOCKED, "domain": ZONED}
 
 
-@pytest.fixture(scope="module", params=["lockfile", "lock-table"])
+@pytest.fixture(scope="module", params=list(CI_CONFIGS))
 def ci_stack(request: pytest.FixtureRequest) -> Json:
-    return _synthesize_bootstrap(GITHUB if request.param == "lockfile" else LOCKED)
+    return _synthesize_bootstrap(CI_CONFIGS[request.param])
+
+
+def _config_of(stack: Json) -> Config:
+    if "aws_dynamodb_table" in stack["resource"]:
+        return LOCKED
+    return ZONED if ZONE_ID in json.dumps(stack) else GITHUB
 
 
 def _ref(stack: Json, type_: str, attribute: str) -> str:
@@ -166,6 +175,7 @@ def _placeholders(stack: Json, config: Config) -> iam_table.Placeholders:
         state_prefix=config.environment_suffix,
         boundary=_boundary_arn(config.environment_suffix),
         lock_table=_ref(stack, "aws_dynamodb_table", "arn") if lock else None,
+        zone=config.domain.hosted_zone_id if config.domain is not None else None,
     )
 
 
@@ -209,7 +219,7 @@ def _missing(stack: Json, config: Config, rows: tuple[iam_table.Row, ...], role:
         for grant in row.grants:
             rendered = iam_table._render(list(grant.resources), values)
             if any("None" in r for r in rendered):
-                continue  # names the lock table, which this environment does not have
+                continue  # names the lock table or the zone, which this environment does not have
             condition = iam_table._render(grant.condition, values) if grant.condition else None
             for action in iam_table.actions(grant, plan=plan):
                 if not _allows(statements, action, rendered, condition):
@@ -218,13 +228,11 @@ def _missing(stack: Json, config: Config, rows: tuple[iam_table.Row, ...], role:
 
 
 def test_s06_deploy_role_has_every_action_a_row_requires(ci_stack: Json, rows: tuple[iam_table.Row, ...]) -> None:
-    config = LOCKED if "aws_dynamodb_table" in ci_stack["resource"] else GITHUB
-    assert not _missing(ci_stack, config, rows, "catalog-api-deploy-prod", plan=False)
+    assert not _missing(ci_stack, _config_of(ci_stack), rows, "catalog-api-deploy-prod", plan=False)
 
 
 def test_s06_plan_role_has_every_read_action_a_row_requires(ci_stack: Json, rows: tuple[iam_table.Row, ...]) -> None:
-    config = LOCKED if "aws_dynamodb_table" in ci_stack["resource"] else GITHUB
-    assert not _missing(ci_stack, config, rows, "catalog-api-plan-prod", plan=True)
+    assert not _missing(ci_stack, _config_of(ci_stack), rows, "catalog-api-plan-prod", plan=True)
 
 
 def test_s06_the_roles_have_what_the_issue_found_missing(ci_stack: Json) -> None:
@@ -403,3 +411,18 @@ def test_s06_every_aws_cli_call_of_the_deploy_scripts_is_in_the_table(rows: tupl
         if action is not None and action.lower() not in granted:
             missing.append(f"aws {service} {command} -> {action}")
     assert missing == [], "add these to shared/data/iam_actions.toml"
+
+
+def test_s06_the_deploy_role_writes_records_in_the_environments_own_zone_only(ci_stack: Json) -> None:
+    statements = list(_role_statements(ci_stack, "catalog-api-deploy-prod"))
+    writes = [
+        resource
+        for statement in statements
+        if "route53:ChangeResourceRecordSets" in _listed(statement["Action"])
+        for resource in _listed(statement["Resource"])
+    ]
+    zone = _config_of(ci_stack).domain
+    if zone is None:
+        assert writes == [], "no [domain] zone: no Route 53 record may be written"
+    else:
+        assert writes == [f"arn:aws:route53:::hostedzone/{ZONE_ID}"]

@@ -74,6 +74,8 @@ class GithubDeployProps:
     """Key prefix of this environment's state objects (the suffix), e.g. prod."""
     lock_table_arn: str | None = None
     """ARN of the DynamoDB lock table, when one is used. Default: None."""
+    hosted_zone_id: str | None = None
+    """Route 53 zone of [domain], the only one the deploy role may write records in; None: none. Default: None."""
 
 
 class GithubDeploy(Construct):
@@ -110,6 +112,7 @@ class GithubDeploy(Construct):
             state_prefix=props.state_prefix,
             boundary=self.boundary_arn,
             lock_table=props.lock_table_arn,
+            zone=props.hosted_zone_id,
         )
         rows = iam_table.load()
         repo = f"repo:{props.repository}"
