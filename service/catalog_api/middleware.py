@@ -24,7 +24,7 @@ access_log = logging.getLogger("catalog_api.access")
 error_log = logging.getLogger("catalog_api.error")
 
 # An incoming X-Request-Id is kept only if it cannot inject anything into logs or headers.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 HEALTH_PATH = "/health"
 _LOGGED_PATH_MAX = 200
 _SECURITY_HEADERS = (
@@ -59,7 +59,8 @@ def request_id_from(scope: Scope) -> str:
                 candidate = value.decode("ascii")
             except UnicodeDecodeError:
                 break
-            if _SAFE_REQUEST_ID.match(candidate):
+            # fullmatch: `$` in re.match would let a trailing newline through.
+            if _SAFE_REQUEST_ID.fullmatch(candidate):
                 return str(candidate)
             break
     return uuid.uuid4().hex
