@@ -44,6 +44,7 @@ CREDS_TESTS = "tests/test_credentials.py"
 CONFIG_TESTS = "tests/test_config.py"
 CONTRACT_TESTS = "tests/test_contract.py"
 CURSOR_TESTS = "tests/test_cursor.py"
+FREEZE = "tests/test_database_freeze.py"
 
 SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     # --- SQL: every value a bound parameter ------------------------------------------------
@@ -340,6 +341,22 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         replacement="if attempt == 1 or not _is_dead_connection(exc):",
         what="a read on a connection killed by a failover answers 503 instead of retrying once",
         tests=(RESILIENCE,),
+    ),
+    ServiceMutant(
+        id="read-unit-unbounded",
+        file=DB,
+        original="return await _within(UNIT_TIMEOUT_S, lambda: self._unit(work, transaction=False))",
+        replacement="return await self._unit(work, transaction=False)",
+        what="a read on a database that stopped answering waits forever (statement_timeout is the server's)",
+        tests=(FREEZE,),
+    ),
+    ServiceMutant(
+        id="ready-probe-checkout-only",
+        file=DB,
+        original="            await _within(timeout_s, probe)\n",
+        replacement="            await probe()\n",
+        what="/ready bounds only the pool checkout: a frozen database hangs the probe",
+        tests=(FREEZE,),
     ),
     # --- credentials ---------------------------------------------------------------------------
     ServiceMutant(
