@@ -32,6 +32,7 @@ MAIN = "catalog_api/__main__.py"
 PROTOCOL = "catalog_api/protocol.py"
 CREDENTIALS = "catalog_api/credentials.py"
 CURSOR = "catalog_api/cursor.py"
+MIGRATE = "catalog_api/migrate.py"
 
 READS = "tests/test_products_read.py"
 WRITES = "tests/test_products_write.py"
@@ -44,6 +45,8 @@ CREDS_TESTS = "tests/test_credentials.py"
 CONFIG_TESTS = "tests/test_config.py"
 CONTRACT_TESTS = "tests/test_contract.py"
 CURSOR_TESTS = "tests/test_cursor.py"
+FREEZE = "tests/test_database_freeze.py"
+MIGRATIONS_TESTS = "tests/test_migrations.py"
 
 SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     # --- SQL: every value a bound parameter ------------------------------------------------
@@ -238,8 +241,8 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ServiceMutant(
         id="head-bytes-per-chunk",
         file=PROTOCOL,
-        original="self._head_bytes += len(data)",
-        replacement="self._head_bytes = len(data)",
+        original="self._pending_bytes = 0 if self._head_progressed else self._pending_bytes + len(data)",
+        replacement="self._pending_bytes = 0 if self._head_progressed else len(data)",
         what="the head size counted per read instead of in total: never trips",
         tests=(LIMITS,),
     ),
@@ -263,8 +266,8 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ServiceMutant(
         id="request-id-unfiltered",
         file=MIDDLEWARE,
-        original='_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")',
-        replacement='_SAFE_REQUEST_ID = re.compile(r"^.{8,64}$")',
+        original='_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")',
+        replacement='_SAFE_REQUEST_ID = re.compile(r".{8,64}")',
         what="any X-Request-Id accepted: log and header injection",
         tests=(LOGGING,),
     ),
@@ -341,6 +344,86 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         what="a read on a connection killed by a failover answers 503 instead of retrying once",
         tests=(RESILIENCE,),
     ),
+    ServiceMutant(
+        id="read-unit-unbounded",
+        file=DB,
+        original="return await _within(UNIT_TIMEOUT_S, lambda: self._unit(work, transaction=False))",
+        replacement="return await self._unit(work, transaction=False)",
+        what="a read on a database that stopped answering waits forever (statement_timeout is the server's)",
+        tests=(FREEZE,),
+    ),
+    ServiceMutant(
+        id="ready-probe-checkout-only",
+        file=DB,
+        original="            await _within(timeout_s, probe)\n",
+        replacement="            await probe()\n",
+        what="/ready bounds only the pool checkout: a frozen database hangs the probe",
+        tests=(FREEZE,),
+    ),
+    ServiceMutant(
+        id="body-read-unbounded",
+        file=MIDDLEWARE,
+        original="async with asyncio.timeout_at(body_deadline):",
+        replacement="async with asyncio.timeout_at(None):",
+        what="a body that never comes holds the connection open forever",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="body-deadline-per-read",
+        file=MIDDLEWARE,
+        original="            if body_deadline is None:\n                body_deadline = loop.time() + BODY_TIMEOUT_S\n",
+        replacement="            body_deadline = loop.time() + BODY_TIMEOUT_S\n",
+        what="the body deadline restarts with every chunk: a trickled body is never refused",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="write-guard-off",
+        file=APP,
+        original="    app.add_middleware(WriteGuardMiddleware, settings=settings)\n",
+        replacement="",
+        what="a stranger's body is read (and a malformed one answered 400) before the token is checked",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="early-answer-keeps-connection",
+        file=MIDDLEWARE,
+        original='if body_pending and "connection" not in headers:',
+        replacement='if False and "connection" not in headers:',
+        what="an answer sent before the body arrived leaves the connection open waiting for it",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="head-count-skips-headers",
+        file=PROTOCOL,
+        original="self._count(len(name) + len(value) + 4)",
+        replacement="self._count(0)",
+        what="complete headers not counted: a large head that arrives whole is served",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="head-count-not-reset",
+        file=PROTOCOL,
+        original="        self._head_bytes = 0\n        self._pending_bytes = 0\n        self._stop_head_timer()\n",
+        replacement="        self._pending_bytes = 0\n        self._stop_head_timer()\n",
+        what="head bytes add up across the requests of one connection: pipelined small requests get 431",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="unfinished-header-uncounted",
+        file=PROTOCOL,
+        original="self._pending_bytes = 0 if self._head_progressed else self._pending_bytes + len(data)",
+        replacement="self._pending_bytes = 0",
+        what="an endless header reaches no callback and is never refused: the process buffers it",
+        tests=(LIMITS,),
+    ),
+    ServiceMutant(
+        id="migration-lock-wait-unbounded",
+        file=MIGRATE,
+        original="        _wait_for_lock(connection, lock_wait_s)\n",
+        replacement='        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})\n',
+        what="a session holding the migration lock keeps every starting task waiting past its start budget",
+        tests=(MIGRATIONS_TESTS,),
+    ),
     # --- credentials ---------------------------------------------------------------------------
     ServiceMutant(
         id="secret-reread-unlimited",
@@ -362,10 +445,34 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ServiceMutant(
         id="sslmode-default-disable",
         file=CONFIG,
-        original='sslmode = (environ.get("DB_SSLMODE", "").strip() or "prefer").lower()',
+        original='sslmode = (environ.get("DB_SSLMODE", "").strip() or "require").lower()',
         replacement='sslmode = (environ.get("DB_SSLMODE", "").strip() or "disable").lower()',
         what="without DB_SSLMODE the service never tries TLS",
         tests=(CONFIG_TESTS,),
+    ),
+    ServiceMutant(
+        id="sslmode-default-prefer",
+        file=CONFIG,
+        original='sslmode = (environ.get("DB_SSLMODE", "").strip() or "require").lower()',
+        replacement='sslmode = (environ.get("DB_SSLMODE", "").strip() or "prefer").lower()',
+        what="without DB_SSLMODE a server that offers no TLS gets the password in plaintext",
+        tests=(CONFIG_TESTS,),
+    ),
+    ServiceMutant(
+        id="request-id-match-dollar",
+        file=MIDDLEWARE,
+        original="if _SAFE_REQUEST_ID.fullmatch(candidate):",
+        replacement='if re.match(r"^[A-Za-z0-9._-]{8,64}$", candidate):',
+        what="`$` accepts a trailing newline: a request id that splits a log line or header",
+        tests=(LOGGING,),
+    ),
+    ServiceMutant(
+        id="unknown-params-named",
+        file=APP,
+        original='raise ApiError(400, "bad_request", f"{len(unknown)} unknown query parameter(s); allowed: {allowed_text}")',
+        replacement='raise ApiError(400, "bad_request", f"unknown query parameter(s) {\', \'.join(sorted(unknown))[:200]}; allowed: {allowed_text}")',
+        what="unknown parameter names echoed in the 400: caller input reflected into the answer",
+        tests=(READS,),
     ),
     ServiceMutant(
         id="cursor-check-skipped",

@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             migrate.downgrade(settings, credentials, args.revision)
             return 0
         migrate.upgrade_with_retry(settings, credentials)
+    except migrate.MigrationLockTimeoutError as exc:
+        log.error("migrations failed", extra={"fields": {"event": "migrate_lock_timeout", "reason": str(exc)}})
+        return 1
     except (psycopg.Error, sa.exc.SQLAlchemyError, alembic.util.CommandError) as exc:
         log.error(
             "migrations failed", extra={"fields": {"event": "migrate_failed", "reason": str(exc).splitlines()[0][:300]}}

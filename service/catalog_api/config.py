@@ -43,8 +43,8 @@ class Settings:
     """DB_PASSWORD: its password, injected by ECS from the secret's `password` (default: none)."""
     db_secret_arn: str | None = None
     """DB_SECRET_ARN: secret re-read on an authentication failure (default: none, no re-read)."""
-    db_sslmode: str = "prefer"
-    """DB_SSLMODE: libpq sslmode (default prefer; the platform sets require)."""
+    db_sslmode: str = "require"
+    """DB_SSLMODE: libpq sslmode (default require, never a silent plaintext fallback; the platform sets require)."""
     aws_region: str | None = None
     """AWS_REGION: region of the Secrets Manager call (default: the region inside DB_SECRET_ARN)."""
     log_level: str = "info"
@@ -102,7 +102,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         )
     if (db_user is None or db_password is None) and secret_arn is None:
         raise ConfigError("DB_USER and DB_PASSWORD must be set, or DB_SECRET_ARN to read them from Secrets Manager")
-    sslmode = (environ.get("DB_SSLMODE", "").strip() or "prefer").lower()
+    # A dropped variable must not fall back to plaintext: `prefer` would, silently.
+    sslmode = (environ.get("DB_SSLMODE", "").strip() or "require").lower()
     if sslmode not in SSL_MODES:
         raise ConfigError(f"DB_SSLMODE must be one of {', '.join(SSL_MODES)}")
     region = _optional(environ, "AWS_REGION")

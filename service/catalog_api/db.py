@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, Self, TypeVar
 
@@ -27,7 +28,15 @@ POOL_TIMEOUT_S = 5.0
 POOL_MAX_WAITING = 200
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 5000
+# statement_timeout is enforced by the server: a server that stops answering (frozen, or a
+# network path that silently drops packets) never enforces it. Each unit of work is also
+# bounded here, one second past it, and its connection discarded when the bound fires.
+UNIT_TIMEOUT_S = STATEMENT_TIMEOUT_MS / 1000 + 1.0
+# libpq's TCP_USER_TIMEOUT: unacknowledged data on a connection fails it after this long.
+TCP_USER_TIMEOUT_MS = 10000
 T = TypeVar("T")
+# Units of work given up on: kept referenced until their cancellation has run to the end.
+_abandoned: set[asyncio.Task[Any]] = set()
 
 
 class DatabaseUnavailableError(RuntimeError):
@@ -122,6 +131,7 @@ class Database:
             "keepalives_idle": 30,
             "keepalives_interval": 10,
             "keepalives_count": 3,
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
         }
 
     async def open(self) -> None:
@@ -147,8 +157,7 @@ class Database:
         """
         for attempt in (1, 2):
             try:
-                async with self._connection() as conn:
-                    return await work(conn)
+                return await _within(UNIT_TIMEOUT_S, lambda: self._unit(work, transaction=False))
             except psycopg.OperationalError as exc:
                 if attempt == 2 or not _is_dead_connection(exc):
                     raise DatabaseUnavailableError(
@@ -160,8 +169,7 @@ class Database:
     async def write(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         """Run a write in one transaction; never retried (it may have been applied)."""
         try:
-            async with self._connection() as conn, conn.transaction():
-                return await work(conn)
+            return await _within(UNIT_TIMEOUT_S, lambda: self._unit(work, transaction=True))
         except psycopg.OperationalError as exc:
             if _is_dead_connection(exc):
                 # The others in the pool are likely dead too (failover): replace them for the next requests.
@@ -170,12 +178,55 @@ class Database:
 
     async def ping(self, timeout_s: float) -> bool:
         """Readiness: a connection within `timeout_s` and the products table readable by the app role."""
-        try:
+
+        async def probe() -> None:
             async with self.pool.connection(timeout=timeout_s) as conn:
                 await conn.execute("SELECT 1 FROM products LIMIT 1")
-        except (PoolTimeout, TooManyRequests, psycopg.Error):
+
+        try:
+            # The whole probe, not only the checkout: a frozen server accepts the query and never answers.
+            await _within(timeout_s, probe)
+        except (PoolTimeout, TooManyRequests, psycopg.Error, DatabaseUnavailableError):
             return False
         return True
+
+    async def _unit(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]], *, transaction: bool) -> T:
+        async with self._connection() as conn:
+            if transaction:
+                async with conn.transaction():
+                    return await work(conn)
+            return await work(conn)
+
+
+async def _within(timeout_s: float, unit: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`unit()`'s result, or DatabaseUnavailableError after `timeout_s` with its connection discarded.
+
+    Not `asyncio.timeout` around the work: a cancelled psycopg query first asks the server to
+    cancel it and waits up to 10 s more for that, which a frozen server never grants. The unit
+    runs as its own task; when the bound fires it is cancelled twice (psycopg then closes the
+    connection instead of waiting, and the pool discards it) and the caller answers at once.
+    """
+    task = asyncio.ensure_future(unit())
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    # One loop turn lets the task reach psycopg's cancel request; the second cancel interrupts it.
+    await asyncio.sleep(0)
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_forget)
+    raise DatabaseUnavailableError(f"no answer from the database within {timeout_s:g} s")
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("abandoned unit of work ended with an error", extra={"fields": {"event": "db_unit_abandoned"}})
 
 
 def _is_dead_connection(exc: psycopg.OperationalError) -> bool:

@@ -9,6 +9,7 @@ value in answers that others receive.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -24,9 +25,12 @@ access_log = logging.getLogger("catalog_api.access")
 error_log = logging.getLogger("catalog_api.error")
 
 # An incoming X-Request-Id is kept only if it cannot inject anything into logs or headers.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 HEALTH_PATH = "/health"
 _LOGGED_PATH_MAX = 200
+# The ALB forwards a body as it arrives; a body not complete this long after the application
+# first asks for it is a client holding the connection open: 408, connection closed.
+BODY_TIMEOUT_S = 10.0
 _SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -45,6 +49,20 @@ class BodyTooLargeError(HTTPException):
         super().__init__(status_code=413)
 
 
+class BodyTimeoutError(HTTPException):
+    """The body did not arrive within BODY_TIMEOUT_S; answered 408."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=408)
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
+            return True
+    return False
+
+
 def _declared_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
@@ -59,7 +77,8 @@ def request_id_from(scope: Scope) -> str:
                 candidate = value.decode("ascii")
             except UnicodeDecodeError:
                 break
-            if _SAFE_REQUEST_ID.match(candidate):
+            # fullmatch: `$` in re.match would let a trailing newline through.
+            if _SAFE_REQUEST_ID.fullmatch(candidate):
                 return str(candidate)
             break
     return uuid.uuid4().hex
@@ -88,14 +107,30 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
         received = 0
+        body_pending = _has_body(scope)
+        body_deadline: float | None = None
 
         async def receive_bounded() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_pending, body_deadline
+            if not body_pending:
+                # The body is complete (or there is none): what is left to wait for is a disconnect.
+                return await receive()
+            loop = asyncio.get_running_loop()
+            if body_deadline is None:
+                body_deadline = loop.time() + BODY_TIMEOUT_S
+            try:
+                # One deadline for the whole body: a chunk now and then does not extend it.
+                async with asyncio.timeout_at(body_deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeoutError from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     raise BodyTooLargeError
+                body_pending = bool(message.get("more_body", False))
+            else:
+                body_pending = False
             return message
 
         async def send_with_headers(message: Message) -> None:
@@ -108,6 +143,10 @@ class RequestContextMiddleware:
                     headers.raw.append((name, value))
                 if echo_id and headers.get("cache-control", "").encode("ascii", "replace") == _NO_STORE:
                     headers.raw.append((b"x-request-id", request_id.encode("ascii")))
+                if body_pending and "connection" not in headers:
+                    # Answered before the whole body arrived (401, 403, 408, 413): what is left of
+                    # it is never read, so the connection closes instead of waiting for it.
+                    headers.raw.append((b"connection", b"close"))
             elif message["type"] == "http.response.body" and method == "HEAD":
                 message = {**message, "body": b""}
             await send(message)

@@ -5,7 +5,7 @@ client likes: 16 connections each sending an unfinished 32 MiB header grew the p
 to 675 MB. Its only related settings do not help: `h11_max_incomplete_event_size` applies to the
 slower pure-Python h11 parser only, `timeout_keep_alive` runs only between requests (any byte
 cancels it), and `limit_concurrency` answers its own 503 without `Cache-Control: no-store`.
-So the protocol class counts the bytes of each request head and times it:
+So the protocol class counts the bytes of each request head (not of each read) and times it:
 
 - more than MAX_HEAD_BYTES before the head ends: `431`, connection closed;
 - no complete head HEAD_TIMEOUT_S after its first byte (or after the connection opened): `408`,
@@ -45,12 +45,22 @@ _TIMEOUT = _answer(b"408 Request Timeout")
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol that refuses a request head over MAX_HEAD_BYTES or slower than HEAD_TIMEOUT_S."""
+    """HttpToolsProtocol that refuses a request head over MAX_HEAD_BYTES or slower than HEAD_TIMEOUT_S.
+
+    A head's size is counted from the parser's callbacks (request target, each complete header),
+    so it is the size of that head alone: neither the bytes of pipelined requests that share a
+    read nor those of the previous request on a kept-alive connection count. A header still
+    unfinished at the end of a read reaches no callback yet; every later read that completes
+    nothing of the head counts whole, so one endless header is refused as it grows.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._in_head = True
         self._head_bytes = 0
+        self._pending_bytes = 0
+        self._head_progressed = False
+        self._too_large = False
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -62,27 +72,62 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._in_head:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self._refuse(_TOO_LARGE)
-                return
+        if self._too_large:
+            return
+        self._head_progressed = False
         super().data_received(data)
+        if self._in_head and not self._too_large:
+            # Bytes of an unfinished header that no callback has counted yet.
+            self._pending_bytes = 0 if self._head_progressed else self._pending_bytes + len(data)
+            self._count(0)
+        if self._too_large:
+            self._refuse(_TOO_LARGE)
+
+    def _count(self, size: int) -> None:
+        self._head_progressed = True
+        self._head_bytes += size
+        if self._head_bytes + self._pending_bytes > MAX_HEAD_BYTES:
+            self._too_large = True
 
     def on_message_begin(self) -> None:
+        if self._too_large:
+            return
         super().on_message_begin()
         if not self._in_head:
-            # The next request on a kept-alive connection: its head is bounded the same way.
+            # The next request on a kept-alive connection: its head counts from zero, on its own timer.
             self._start_head()
+        self._count(0)
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        if not self._too_large:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # ": " and CRLF as sent, so the count matches the bytes on the wire.
+        self._count(len(name) + len(value) + 4)
+        if not self._too_large:
+            super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        if self._too_large:
+            return
         self._in_head = False
         self._stop_head_timer()
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._too_large:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._too_large:
+            super().on_message_complete()
+
     def _start_head(self) -> None:
         self._in_head = True
         self._head_bytes = 0
+        self._pending_bytes = 0
         self._stop_head_timer()
         self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
 

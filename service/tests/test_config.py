@@ -15,7 +15,7 @@ def test_defaults_match_the_contract() -> None:
         3000,
         5432,
         "catalog",
-        "prefer",
+        "require",
         "info",
     )
     assert settings.writes_enabled is False

@@ -7,8 +7,10 @@ most), and the server's answer, not a client-side sleep, decides when each test 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -18,8 +20,9 @@ from uvicorn.server import ServerState
 from catalog_api.__main__ import GRACEFUL_SHUTDOWN_S, KEEP_ALIVE_S, uvicorn_config
 from catalog_api.config import load_settings
 from catalog_api.credentials import CredentialSource
+from catalog_api.middleware import BODY_TIMEOUT_S
 from catalog_api.protocol import HEAD_TIMEOUT_S, MAX_HEAD_BYTES, BoundedHttpToolsProtocol
-from tests.helpers import ServiceProcess, read_until_closed, request
+from tests.helpers import ADMIN_TOKEN, ServiceProcess, read_until_closed, request
 
 # The ALB's own limits for what it forwards: a 16 KB request line and 64 KB of request headers.
 ALB_REQUEST_LINE = 16 * 1024
@@ -187,3 +190,97 @@ def test_i15_the_head_limit_counts_every_read_of_one_head() -> None:
         protocol.connection_lost(None)
     finally:
         loop.close()
+
+
+def _write_head(port: int, extra: bytes, *, token: str | None = ADMIN_TOKEN) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
+    sock.sendall(b"POST /products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + auth + extra + b"\r\n")
+    return sock
+
+
+def _assert_refused_and_closed(answer: bytes, status: bytes) -> None:
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:80]
+    assert b"\r\ncache-control: no-store" in head
+    assert b"\r\nconnection: close" in head
+
+
+def test_i15_a_body_that_never_comes_answers_408_and_closes(live_service: ServiceProcess) -> None:
+    with _write_head(live_service.port, b"Content-Length: 1000\r\n") as sock:
+        answer = read_until_closed(sock, BODY_TIMEOUT_S + 20)
+    _assert_refused_and_closed(answer, b"408")
+
+
+def test_i15_a_trickled_body_answers_408_whatever_the_pace(live_service: ServiceProcess) -> None:
+    """One deadline for the whole body: a chunk every half second does not keep the request open."""
+    with _write_head(live_service.port, b"Transfer-Encoding: chunked\r\n") as sock:
+        stop = threading.Event()
+
+        def trickle() -> None:
+            while not stop.is_set():
+                try:
+                    sock.sendall(b"1\r\n \r\n")
+                except OSError:
+                    return
+                stop.wait(0.5)
+
+        sender = threading.Thread(target=trickle, daemon=True)
+        sender.start()
+        try:
+            answer = read_until_closed(sock, BODY_TIMEOUT_S + 20)
+        finally:
+            stop.set()
+            sender.join(timeout=10)
+    _assert_refused_and_closed(answer, b"408")
+
+
+def test_i15_a_stranger_is_refused_before_the_body_is_read(live_service: ServiceProcess) -> None:
+    # The body is announced but never sent: only an answer that did not wait for it can be a 401.
+    for token in (None, "wrong-token-wrong-token"):
+        with _write_head(live_service.port, b"Content-Length: 1000\r\n", token=token) as sock:
+            answer = read_until_closed(sock, BODY_TIMEOUT_S + 20)
+        _assert_refused_and_closed(answer, b"401")
+        assert b"\r\nwww-authenticate: bearer" in answer.lower()
+    # A malformed body from a stranger is not parsed either: 401, not 400.
+    bad = request(live_service.port, "POST", "/products", headers={"Content-Type": "application/json"}, body=b"{bad")
+    assert bad.status == 401, bad.text
+
+
+def test_i15_an_oversized_body_answers_413_and_closes(live_service: ServiceProcess) -> None:
+    with _write_head(live_service.port, b"Content-Length: 1000000\r\n") as sock:
+        answer = read_until_closed(sock, BODY_TIMEOUT_S + 20)
+    _assert_refused_and_closed(answer, b"413")
+
+
+def test_i15_the_second_head_on_a_kept_alive_connection_is_bounded_too(live_service: ServiceProcess) -> None:
+    with socket.create_connection(("127.0.0.1", live_service.port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while not first.endswith(b'{"status":"ok"}'):
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after the first answer: {first[:80]!r}"
+            first += chunk
+        assert first.startswith(b"HTTP/1.1 200 ")
+        # One write, so the whole head may arrive in one read, the way the limit was once missed.
+        big = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"A" * (MAX_HEAD_BYTES + 40_000) + b"\r\n\r\n"
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(big)
+        answer = read_until_closed(sock, 30)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
+
+
+def test_i15_pipelined_small_requests_are_not_counted_as_one_head(live_service: ServiceProcess) -> None:
+    """3000 small GETs in one write (three times the head limit together): every one is answered 200."""
+    one = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 40 + b"\r\n\r\n"
+    last = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    payload = one * 2999 + last
+    assert len(payload) > 3 * MAX_HEAD_BYTES
+    with socket.create_connection(("127.0.0.1", live_service.port), timeout=10) as sock:
+        # Sent from a thread: the answers must be read while the requests are still going out.
+        sender = threading.Thread(target=sock.sendall, args=(payload,), daemon=True)
+        sender.start()
+        answers = read_until_closed(sock, 60)
+        sender.join(timeout=10)
+    assert answers.count(b"HTTP/1.1 200 ") == 3000, answers[:200]
+    assert b"HTTP/1.1 431 " not in answers

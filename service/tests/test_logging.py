@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from catalog_api import repository
 from catalog_api.logs import JsonFormatter
+from catalog_api.middleware import request_id_from
 
 
 def _access_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
@@ -47,6 +48,14 @@ def test_unsafe_request_ids_are_replaced(client: TestClient, incoming: str) -> N
     echoed = response.headers["x-request-id"]
     assert echoed != incoming
     assert len(echoed) == 32 and all(c in "0123456789abcdef" for c in echoed)
+
+
+def test_a_request_id_with_a_trailing_newline_is_replaced() -> None:
+    # Sent through the ASGI scope: an HTTP parser would refuse the newline before the service saw it.
+    scope = {"type": "http", "headers": [(b"x-request-id", b"abcdefgh-1234\n")]}
+    replaced = request_id_from(scope)
+    assert replaced != "abcdefgh-1234\n" and "\n" not in replaced
+    assert request_id_from({"type": "http", "headers": [(b"x-request-id", b"abcdefgh-1234")]}) == "abcdefgh-1234"
 
 
 def test_safe_request_id_is_propagated(client: TestClient) -> None:

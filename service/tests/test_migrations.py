@@ -124,3 +124,46 @@ def test_upgrade_gives_up_after_its_deadline_when_the_database_is_unreachable(se
     with pytest.raises(sa.exc.OperationalError, match="refused"):
         migrate.upgrade_with_retry(unreachable, build_credentials(unreachable), deadline_s=2.0)
     assert time.monotonic() - started < 10
+
+
+def test_a_start_gives_up_when_another_session_holds_the_migration_lock(
+    server: pgserver.PostgresServer, settings: Settings
+) -> None:
+    """A session that holds the lock and hangs must not keep a task waiting past its start budget."""
+    outcome: list[BaseException | None] = []
+
+    def start() -> None:
+        try:
+            migrate.upgrade_with_retry(settings, build_credentials(settings), deadline_s=2.0)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - asserted on below
+            outcome.append(exc)
+
+    with server.admin() as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (migrate.ADVISORY_LOCK_KEY,))
+        starter = threading.Thread(target=start, daemon=True)
+        starter.start()
+        # Far past the 2 s budget; the lock is released (and the thread freed) in any case below.
+        starter.join(timeout=30)
+        finished = not starter.is_alive()
+    starter.join(timeout=30)
+    assert finished, "the start was still waiting for the lock 30 s into a 2 s budget"
+    assert len(outcome) == 1 and isinstance(outcome[0], migrate.MigrationLockTimeoutError), outcome
+    assert "more than 2 s" in str(outcome[0])
+    assert migrate.START_DEADLINE_S <= 90, "the start budget of CONTRACT.md"
+
+
+def test_the_lock_timeout_ends_the_process_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from catalog_api import __main__ as entry
+
+    def held(*_args: object, **_kwargs: object) -> None:
+        raise migrate.MigrationLockTimeoutError("another session held the migration lock for more than 90 s; giving up")
+
+    monkeypatch.setattr(migrate, "upgrade_with_retry", held)
+    for name, value in {"DB_USER": "u", "DB_PASSWORD": "p", "DB_SSLMODE": "disable"}.items():
+        monkeypatch.setenv(name, value)
+    assert entry.main(["migrate"]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "migrate_lock_timeout" in line]
+    assert len(lines) == 1 and "Traceback" not in lines[0], lines

@@ -148,6 +148,14 @@ def test_bad_list_parameters_answer_400(client: TestClient, query: str) -> None:
     assert "\n" not in body["message"]
 
 
+@pytest.mark.parametrize("path", ["/products", "/products/1", "/products/sku/A-1"])
+def test_unknown_parameter_names_are_counted_not_echoed(client: TestClient, path: str) -> None:
+    response = client.get(f"{path}?%3Cscript%3Ealert(1)%3C%2Fscript%3E=2&debugmode=1")
+    assert response.status_code == 400, response.text
+    assert "script" not in response.text and "debugmode" not in response.text
+    assert response.json()["message"].startswith("2 unknown query parameter(s); allowed: ")
+
+
 def test_get_by_id_and_by_sku(client: TestClient, admin: dict[str, str]) -> None:
     created = _create(client, admin, sku="Shoe.42_x-1", description="Line one\nline two")
     by_id = client.get(f"/products/{created['id']}")
