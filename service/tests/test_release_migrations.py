@@ -79,7 +79,7 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _waiting_for_advisory_lock(server: pgserver.PostgresServer) -> bool:
+def _waiting_for_advisory_lock(server: pgserver.PostgresServer, starters: int = 1) -> bool:
     # A starter polls pg_try_advisory_lock (its wait is bounded), so it queues in no pg_locks row:
     # its migration session's last statement is that poll.
     with server.admin() as conn:
@@ -87,7 +87,7 @@ def _waiting_for_advisory_lock(server: pgserver.PostgresServer) -> bool:
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE application_name = 'catalog-api-migrate' AND query LIKE '%pg_try_advisory_lock%'"
         ).fetchone()
-    return row is not None and row[0] == 1
+    return row is not None and row[0] == starters
 
 
 def _version(server: pgserver.PostgresServer) -> list[tuple[object, ...]]:
@@ -127,7 +127,16 @@ def test_s03_two_concurrent_starters_apply_each_migration_once(
     # Outside the migrations, owned by the user they run as: 0002 appends a row each time it runs.
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute("CREATE TABLE migration_runs (revision text NOT NULL, at timestamptz DEFAULT clock_timestamp())")
-    starters = [_start(server, ["counted"], "migrate") for _ in range(2)]
+    # Both starters are made to overlap: the test holds the lock until both wait for it, so a
+    # loaded machine cannot run them one after the other and hide a missing lock.
+    with psycopg.connect(server.conninfo(), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (migrate.ADVISORY_LOCK_KEY,))
+        starters = [_start(server, ["counted"], "migrate") for _ in range(2)]
+        deadline = time.monotonic() + 60
+        while not _waiting_for_advisory_lock(server, starters=2):
+            assert all(p.poll() is None for p in starters) and time.monotonic() < deadline, "a starter never waited"
+            time.sleep(0.1)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (migrate.ADVISORY_LOCK_KEY,))
     outputs = [p.communicate(timeout=60)[0] for p in starters]
     assert [p.returncode for p in starters] == [0, 0], outputs
     with server.admin() as conn:
