@@ -111,9 +111,16 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="db-sslmode-prefer",
         file=FARGATE,
-        original='ssl_mode: str = "require"',
+        original='ssl_mode: str = "verify-full"',
         replacement='ssl_mode: str = "prefer"',
         what="libpq sslmode prefer: the API silently falls back to plaintext to the database",
+    ),
+    Mutant(
+        id="db-sslmode-require",
+        file=FARGATE,
+        original='ssl_mode: str = "verify-full"',
+        replacement='ssl_mode: str = "require"',
+        what="libpq sslmode require: encrypted but unauthenticated, whoever answers for the endpoint gets the password",
     ),
     Mutant(
         id="placeholder-health-echo",

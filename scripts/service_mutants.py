@@ -47,6 +47,7 @@ CONTRACT_TESTS = "tests/test_contract.py"
 CURSOR_TESTS = "tests/test_cursor.py"
 FREEZE = "tests/test_database_freeze.py"
 MIGRATIONS_TESTS = "tests/test_migrations.py"
+DATABASE_TLS = "tests/test_database_tls.py"
 
 SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     # --- SQL: every value a bound parameter ------------------------------------------------
@@ -456,6 +457,30 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         original='sslmode = (environ.get("DB_SSLMODE", "").strip() or "require").lower()',
         replacement='sslmode = (environ.get("DB_SSLMODE", "").strip() or "prefer").lower()',
         what="without DB_SSLMODE a server that offers no TLS gets the password in plaintext",
+        tests=(CONFIG_TESTS,),
+    ),
+    ServiceMutant(
+        id="sslrootcert-not-passed-to-the-pool",
+        file=DB,
+        original='            "sslrootcert": self._settings.db_sslrootcert,\n',
+        replacement="",
+        what="the pool ignores DB_SSLROOTCERT: verify-full looks for ~/.postgresql/root.crt and never connects",
+        tests=(DATABASE_TLS,),
+    ),
+    ServiceMutant(
+        id="sslrootcert-not-passed-to-migrations",
+        file=MIGRATE,
+        original="            sslrootcert=settings.db_sslrootcert,\n",
+        replacement="",
+        what="the migrations ignore DB_SSLROOTCERT: every task start fails under verify-full",
+        tests=(DATABASE_TLS,),
+    ),
+    ServiceMutant(
+        id="verifying-sslmode-without-a-bundle",
+        file=CONFIG,
+        original="        if sslmode in VERIFYING_SSL_MODES:\n            raise ConfigError(",
+        replacement="        if sslmode in ():\n            raise ConfigError(",
+        what="verify-full without a CA bundle starts, then fails every connection with a message about root.crt",
         tests=(CONFIG_TESTS,),
     ),
     ServiceMutant(

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from tests.synth import Synthesis
+from tests.synth import ROOT, Synthesis
 
 Json = dict[str, Any]
 # Fargate sends SIGKILL at most 120 s after SIGTERM, and Spot's notice is 2 minutes.
@@ -71,6 +71,20 @@ def test_ecs_secrets_read_keys_the_rds_managed_secret_has(production_synth: Synt
 def test_database_connection_requires_tls(production_synth: Synthesis) -> None:
     environment = {e["name"]: e["value"] for e in _container(production_synth)["environment"]}
     assert environment["DB_SSLMODE"] in TLS_SSLMODES
+
+
+def test_i15_the_api_authenticates_aurora_with_the_ca_bundle_its_image_carries(
+    synth: Synthesis, production_synth: Synthesis
+) -> None:
+    contract = json.loads((ROOT / "service" / "contract.json").read_text())
+    for synthesis in (synth, production_synth):
+        environment = {e["name"]: e["value"] for e in _container(synthesis)["environment"]}
+        # verify-full checks the chain and the endpoint's name: an address inside the VPC that
+        # answers for the cluster endpoint cannot read the password at login (require would let it).
+        assert environment["DB_SSLMODE"] == "verify-full"
+        # The bundle's path is the image's own setting: the task definition never overrides it.
+        assert "DB_SSLROOTCERT" in contract["image_environment"]
+        assert not set(contract["image_environment"]) & set(environment)
 
 
 def test_alb_drops_malformed_header_fields(synth: Synthesis) -> None:

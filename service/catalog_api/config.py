@@ -8,10 +8,13 @@ message can carry them.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# The modes in which libpq checks the server's certificate against sslrootcert.
+VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # A shorter token is guessable enough that writes stay disabled rather than weakly protected.
 ADMIN_TOKEN_MIN_LENGTH = 16
@@ -44,7 +47,9 @@ class Settings:
     db_secret_arn: str | None = None
     """DB_SECRET_ARN: secret re-read on an authentication failure (default: none, no re-read)."""
     db_sslmode: str = "require"
-    """DB_SSLMODE: libpq sslmode (default require, never a silent plaintext fallback; the platform sets require)."""
+    """DB_SSLMODE: libpq sslmode (default require, never a silent plaintext fallback; the platform sets verify-full)."""
+    db_sslrootcert: str | None = None
+    """DB_SSLROOTCERT: PEM file of the CAs that sign the database's certificate (default: none; the image sets its RDS bundle)."""
     aws_region: str | None = None
     """AWS_REGION: region of the Secrets Manager call (default: the region inside DB_SECRET_ARN)."""
     log_level: str = "info"
@@ -106,6 +111,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     sslmode = (environ.get("DB_SSLMODE", "").strip() or "require").lower()
     if sslmode not in SSL_MODES:
         raise ConfigError(f"DB_SSLMODE must be one of {', '.join(SSL_MODES)}")
+    rootcert = _rootcert(environ, sslmode)
     region = _optional(environ, "AWS_REGION")
     if region is not None and not _REGION.match(region.strip()):
         raise ConfigError("AWS_REGION must be an AWS region name such as eu-north-1")
@@ -126,8 +132,29 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         db_password=db_password,
         db_secret_arn=secret_arn,
         db_sslmode=sslmode,
+        db_sslrootcert=rootcert,
         aws_region=region.strip() if region else None,
         log_level=log_level,
         admin_token=_optional(environ, "ADMIN_TOKEN"),
         admin_token_secret_arn=token_arn,
     )
+
+
+def _rootcert(environ: Mapping[str, str], sslmode: str) -> str | None:
+    """DB_SSLROOTCERT, checked now: libpq would otherwise fail only at the first connection, with
+    a message about ~/.postgresql/root.crt, a file this service never uses."""
+    path = _optional(environ, "DB_SSLROOTCERT")
+    if path is None:
+        if sslmode in VERIFYING_SSL_MODES:
+            raise ConfigError(
+                f"DB_SSLMODE={sslmode} needs DB_SSLROOTCERT: a PEM file of the CAs that sign the database's certificate"
+            )
+        return None
+    path = path.strip()
+    try:
+        loaded = ssl.create_default_context(cafile=path).cert_store_stats()["x509_ca"]
+    except (OSError, ssl.SSLError, ValueError):
+        loaded = 0
+    if loaded == 0:
+        raise ConfigError("DB_SSLROOTCERT must name a readable PEM file holding at least one CA certificate")
+    return path

@@ -121,6 +121,8 @@ class Database:
             "user": creds.user,
             "password": creds.password,
             "sslmode": self._settings.db_sslmode,
+            # psycopg leaves a None out of the conninfo: no CA file when the mode does not verify.
+            "sslrootcert": self._settings.db_sslrootcert,
             "application_name": "catalog-api",
             # Reads are single statements; writes open their transaction explicitly.
             "autocommit": True,

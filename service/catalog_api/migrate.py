@@ -68,6 +68,7 @@ def _connect(settings: Settings, credentials: CredentialSource) -> psycopg.Conne
             user=c.user,
             password=c.password,
             sslmode=settings.db_sslmode,
+            sslrootcert=settings.db_sslrootcert,
             application_name="catalog-api-migrate",
             connect_timeout=5,
         )

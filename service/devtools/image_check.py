@@ -6,9 +6,11 @@
    values, secret names);
 2. makes the stand-in base `localhost/python-standin:3.11` once (debootstrap of Debian bookworm,
    whose python3 is 3.11) and caches it in service/.image-check/ and in buildah's storage;
-3. builds service/Dockerfile with `buildah bud --isolation chroot` and PYTHON_BASE set to it;
-4. starts a throwaway PostgreSQL with TLS (the task definition asks for DB_SSLMODE=require) and a
-   loopback stand-in for Secrets Manager holding the admin token at its ARN;
+3. builds service/Dockerfile with `buildah bud --isolation chroot`, PYTHON_BASE set to it and
+   RDS_CA_BUNDLE_URL set to a loopback copy of the stand-in CA;
+4. starts a throwaway PostgreSQL with TLS, its certificate signed by a stand-in for the RDS CA
+   that the build baked into the image (the task definition asks for DB_SSLMODE=verify-full),
+   and a loopback stand-in for Secrets Manager holding the admin token at its ARN;
 5. runs the image's ENTRYPOINT + CMD as its USER with the task definition's variables, then
    checks GET /health, a write with the admin token, the product list, a write without it,
    the process's uid, and a clean stop on SIGTERM.
@@ -43,9 +45,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import psycopg
-
-from devtools import pgserver
+from devtools import pgserver, tls
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = SERVICE_DIR.parent
@@ -238,11 +238,11 @@ def import_base(log: Path) -> None:
         subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
 
 
-def build_image(workdir: Path, log: Path, *, no_cache: bool) -> str:
+def build_image(workdir: Path, log: Path, *, no_cache: bool, ca_bundle_url: str) -> str:
     """Build the Dockerfile on the stand-in; the image ID (not the shared tag, which another run may move)."""
     iidfile = workdir / "image-id"
     args = ["buildah", "bud", "--isolation", "chroot", "--layers", "--force-rm", "--iidfile", str(iidfile)]
-    args += ["--build-arg", f"PYTHON_BASE={STANDIN_IMAGE}"]
+    args += ["--build-arg", f"PYTHON_BASE={STANDIN_IMAGE}", "--build-arg", f"RDS_CA_BUNDLE_URL={ca_bundle_url}"]
     if no_cache:
         args.append("--no-cache")
     _run([*args, "--tag", IMAGE, str(SERVICE_DIR)], log=log, timeout=1800, what="build")
@@ -257,48 +257,46 @@ def production_base() -> str:
 # --- the stand-ins for Aurora and Secrets Manager -------------------------------------------------
 
 
-def enable_tls(server: pgserver.PostgresServer, log: Path) -> None:
-    """A self-signed certificate and ssl=on, so DB_SSLMODE=require is honoured as the platform sets it."""
-    key, cert = server.datadir / "server.key", server.datadir / "server.crt"
-    _run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        log=log,
-        timeout=120,
-        what="database: TLS certificate",
-    )
-    owner = server.datadir.stat()
-    for path in (key, cert):
-        os.chown(path, owner.st_uid, owner.st_gid)
-        path.chmod(0o600)
-    with server.admin(dbname="postgres") as conn:
-        conn.execute("ALTER SYSTEM SET ssl = on")
-        conn.execute("SELECT pg_reload_conf()")
-    conninfo = server.conninfo().replace("sslmode=disable", "sslmode=require")
-    for _ in range(50):
-        try:
-            with psycopg.connect(conninfo) as conn:
-                row = conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
-                if row and row[0]:
-                    return
-        except psycopg.OperationalError:
-            pass
-        time.sleep(0.1)
-    raise CheckFailedError("database: TLS did not come up on the throwaway PostgreSQL")
+def enable_tls(server: pgserver.PostgresServer, ca: tls.Authority) -> None:
+    """ssl=on with a certificate for 127.0.0.1 signed by the stand-in RDS CA: the task
+    definition's DB_SSLMODE=verify-full then checks it against the bundle baked into the image."""
+    certificate, key = tls.server_certificate(ca, dns_names=("localhost",), ip_addresses=("127.0.0.1",))
+    try:
+        tls.enable_tls(server, certificate_pem=certificate, key_pem=key)
+    except RuntimeError as exc:
+        raise CheckFailedError(f"database: {exc}") from exc
+
+
+@dataclass
+class BundleServer:
+    """Serves the stand-in CA on loopback as the build's RDS_CA_BUNDLE_URL (AWS's trust store is unreachable here)."""
+
+    pem: bytes
+    """The bundle's bytes."""
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> str:
+        pem = self.pem
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-pem-file")
+                self.send_header("Content-Length", str(len(pem)))
+                self.end_headers()
+                self.wfile.write(pem)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}/global-bundle.pem"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
 
 
 @dataclass
@@ -526,8 +524,17 @@ def check_requests(
             (pgserver.MASTER_USER,),
         ).fetchone()
     if row is None or row[0] == 0 or not row[1]:
-        raise CheckFailedError("checks: the service's database connections are not all TLS (DB_SSLMODE=require)")
+        raise CheckFailedError("checks: the service's database connections are not all TLS")
     done.append(f"its {row[0]} database connection(s) use TLS")
+    image_env = dict(item.split("=", 1) for item in booted.config.get("Env") or [] if "=" in item)
+    for name, value in CONTRACT["image_environment"].items():
+        if image_env.get(name) != value:
+            raise CheckFailedError(f"checks: the image sets {name}={image_env.get(name)}, the contract says {value}")
+    done.append(
+        "the image sets "
+        + " ".join(f"{k}={v}" for k, v in CONTRACT["image_environment"].items())
+        + "; with the task definition's DB_SSLMODE the stand-in CA's certificate was verified against it"
+    )
     uid = _uid(service_pid(booted))
     expected = int(str(booted.config.get("User") or "0").split(":")[0])
     if uid != expected or uid == 0:
@@ -577,11 +584,11 @@ class Steps:
 def _preflight(*, need_debootstrap: bool) -> None:
     if os.geteuid() != 0:
         raise CheckFailedError("preflight: run as root (buildah --isolation chroot and debootstrap need it)")
-    tools = ["buildah", "openssl", "tar"] + (["debootstrap", "chroot"] if need_debootstrap else [])
+    tools = ["buildah", "tar"] + (["debootstrap", "chroot"] if need_debootstrap else [])
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         raise CheckFailedError(
-            f"preflight: {', '.join(missing)} not installed; on Debian: apt-get install -y buildah debootstrap openssl"
+            f"preflight: {', '.join(missing)} not installed; on Debian: apt-get install -y buildah debootstrap"
         )
 
 
@@ -619,7 +626,12 @@ def run(app_stack: Path | None, *, cold: bool, steps: Steps, cleanups: list[Call
             import_base(log)
 
     with steps.step(f"build service/Dockerfile -> {IMAGE} (buildah bud --isolation chroot)"):
-        image = build_image(workdir, log, no_cache=cold)
+        ca = tls.authority("stand-in Amazon RDS CA (image check)")
+        bundle = BundleServer(pem=ca.pem)
+        ca_bundle_url = bundle.start()
+        cleanups.append(bundle.stop)
+        print(f"      RDS_CA_BUNDLE_URL={ca_bundle_url} (a STAND-IN CA, not AWS's trust store)")
+        image = build_image(workdir, log, no_cache=cold, ca_bundle_url=ca_bundle_url)
 
     with steps.step("database: throwaway PostgreSQL with TLS; Secrets Manager stand-in on loopback"):
         try:
@@ -627,7 +639,7 @@ def run(app_stack: Path | None, *, cold: bool, steps: Steps, cleanups: list[Call
         except pgserver.PostgresUnavailableError as exc:
             raise CheckFailedError(f"database: {exc}") from exc
         cleanups.append(db.stop)
-        enable_tls(db, log)
+        enable_tls(db, ca)
         stand_in = SecretsManagerStandIn(values={})
         secrets_port = stand_in.start()
         cleanups.append(stand_in.stop)

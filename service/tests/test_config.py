@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from catalog_api.config import ConfigError, load_settings
+from devtools import tls
 
 BASE = {"DB_USER": "catalog_master", "DB_PASSWORD": "pw-very-secret"}
 
@@ -33,6 +36,8 @@ def test_defaults_match_the_contract() -> None:
         ("DB_SECRET_ARN", "not-an-arn", "DB_SECRET_ARN must be a Secrets Manager secret ARN"),
         ("DB_HOST", "bad host;", "DB_HOST must be a host name"),
         ("DB_NAME", "1db", "DB_NAME must be 1-63 characters"),
+        ("DB_SSLROOTCERT", "/nonexistent/rds-ca-bundle.pem", "DB_SSLROOTCERT must name a readable PEM file"),
+        ("DB_SSLROOTCERT", "/etc/hostname", "DB_SSLROOTCERT must name a readable PEM file"),
     ],
 )
 def test_a_bad_variable_is_named_in_one_line(name: str, value: str, expected: str) -> None:
@@ -66,3 +71,18 @@ def test_password_and_token_never_appear_in_repr() -> None:
 def test_short_admin_token_keeps_writes_disabled() -> None:
     assert load_settings({**BASE, "ADMIN_TOKEN": "short"}).writes_enabled is False
     assert load_settings({**BASE, "ADMIN_TOKEN": "x" * 16}).writes_enabled is True
+
+
+@pytest.mark.parametrize("mode", ["verify-ca", "verify-full"])
+def test_i15_a_verifying_sslmode_without_a_ca_bundle_is_refused_at_start(mode: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({**BASE, "DB_SSLMODE": mode})
+    assert str(info.value) == (
+        f"DB_SSLMODE={mode} needs DB_SSLROOTCERT: a PEM file of the CAs that sign the database's certificate"
+    )
+
+
+def test_i15_a_ca_bundle_is_passed_to_libpq(tmp_path: Path) -> None:
+    bundle = tls.write_bundle(tls.authority("stand-in"), tmp_path / "bundle.pem")
+    settings = load_settings({**BASE, "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": str(bundle)})
+    assert (settings.db_sslmode, settings.db_sslrootcert) == ("verify-full", str(bundle))

@@ -10,6 +10,7 @@ from catalog_api.__main__ import GRACEFUL_SHUTDOWN_S
 from catalog_api.app import READY_PATH
 from catalog_api.config import ADMIN_TOKEN_MIN_LENGTH, load_settings
 from catalog_api.middleware import HEALTH_PATH
+from devtools import tls
 
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).resolve().parent.parent / "contract.json").read_text())
 
@@ -33,7 +34,8 @@ def test_port_and_paths_match_the_service() -> None:
     assert CONTRACT["ready_path"] == READY_PATH
 
 
-def test_every_contract_variable_is_read() -> None:
+def test_every_contract_variable_is_read(tmp_path: Path) -> None:
+    bundle = tls.write_bundle(tls.authority("stand-in"), tmp_path / "bundle.pem")
     env = {
         "PORT": "3001",
         "DB_HOST": "db.example.internal",
@@ -47,8 +49,14 @@ def test_every_contract_variable_is_read() -> None:
         "DB_PASSWORD": "pw",
         "ADMIN_TOKEN": "t" * ADMIN_TOKEN_MIN_LENGTH,
         "ADMIN_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:eu-north-1:123456789012:secret:catalog-api-admin-token-x",
+        "DB_SSLROOTCERT": str(bundle),
     }
-    names = set(CONTRACT["environment"]) | set(CONTRACT["secrets"]) | {CONTRACT["admin_token_secret"]}
+    names = (
+        set(CONTRACT["environment"])
+        | set(CONTRACT["secrets"])
+        | {CONTRACT["admin_token_secret"]}
+        | set(CONTRACT["image_environment"])
+    )
     assert CONTRACT["admin_token_secret_arn"] in CONTRACT["environment"]
     assert names == set(env)
     settings = load_settings(env)
@@ -66,6 +74,7 @@ def test_every_contract_variable_is_read() -> None:
     )
     assert (settings.db_user, settings.db_password, settings.writes_enabled) == ("master", "pw", True)
     assert settings.admin_token_secret_arn == env["ADMIN_TOKEN_SECRET_ARN"]
+    assert settings.db_sslrootcert == env["DB_SSLROOTCERT"]
 
 
 def test_secret_keys_are_those_of_the_rds_managed_secret() -> None:

@@ -24,7 +24,7 @@ def _runtime_stage() -> list[tuple[str, str]]:
 
 
 def test_base_image_is_from_ecr_public_and_pinned_by_digest_in_one_arg() -> None:
-    args = [value for op, value in _instructions() if op == "ARG"]
+    args = [value for op, value in _instructions() if op == "ARG" and value.startswith("PYTHON_BASE=")]
     assert len(args) == 1
     assert re.fullmatch(r"PYTHON_BASE=public\.ecr\.aws/docker/library/python:3\.11-slim@sha256:[0-9a-f]{64}", args[0])
     assert [value for op, value in _instructions() if op == "FROM"] == [
@@ -51,3 +51,16 @@ def test_runtime_stage_installs_no_build_tools() -> None:
 def test_dockerignore_admits_only_the_code_and_the_pins() -> None:
     ignore = (SERVICE_DIR / ".dockerignore").read_text().split()
     assert ignore[ignore.index("*") :][:3] == ["*", "!requirements.txt", "!catalog_api/"]
+
+
+def test_i15_the_image_carries_the_rds_ca_bundle_from_aws_and_names_it_in_db_sslrootcert() -> None:
+    instructions = _instructions()
+    args = dict(value.split("=", 1) for op, value in instructions if op == "ARG")
+    # AWS's trust store, over HTTPS (the only way AWS serves it): the download is authenticated.
+    assert args["RDS_CA_BUNDLE_URL"] == "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+    path = CONTRACT["image_environment"]["DB_SSLROOTCERT"]
+    assert ("ADD", f"${{RDS_CA_BUNDLE_URL}} {path}") in instructions
+    runtime_env = " ".join(value for op, value in _runtime_stage() if op == "ENV").split()
+    assert f"DB_SSLROOTCERT={path}" in runtime_env
+    # Everything under /app reaches the runtime stage, the bundle with it.
+    assert any(op == "COPY" and value.endswith("/app /app") for op, value in _runtime_stage())

@@ -92,8 +92,8 @@ class DatabaseConnection:
     """Secrets Manager secret with JSON keys username and password (RDS-managed)."""
     security_group_id: str
     """Security group of the database; tasks get egress to it on ``port`` only."""
-    ssl_mode: str = "require"
-    """libpq sslmode the API uses towards Aurora. Default: require."""
+    ssl_mode: str = "verify-full"
+    """libpq sslmode the API uses towards Aurora. Default: verify-full (the image holds RDS's CA bundle, service/Dockerfile)."""
 
 
 @dataclass(frozen=True, kw_only=True)
