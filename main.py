@@ -161,7 +161,7 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None,
     from shared.components.fargate_service import DatabaseConnection, Scaling
     from shared.components.scheduled_capacity import CapacityWindow
     from shared.config import READER_LEAD
-    from stacks.app_stack import AppStack, AppStackProps
+    from stacks.app_stack import AppStack, AppStackProps, OriginTls
     from stacks.data_stack import DataStack, DataStackProps
     from stacks.edge_stack import EdgeStack, EdgeStackProps
     from stacks.network_stack import NetworkStack, NetworkStackProps
@@ -209,6 +209,15 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None,
             reader_lead=READER_LEAD,
         ),
     )
+    domain = config.domain
+    origin_tls = (
+        OriginTls(domain_name=domain.origin_name, hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name)
+        if domain is not None
+        and domain.origin_name is not None
+        and domain.hosted_zone_id is not None
+        and domain.zone_name is not None
+        else None
+    )
     app = AppStack(
         scope,
         "app",
@@ -236,6 +245,7 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None,
                 sale_lead=lead,
             ),
             deletion_protection=config.deletion_protection,
+            origin_tls=origin_tls,
         ),
     )
     edge = EdgeStack(
@@ -251,6 +261,7 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None,
             domain_name=config.domain.name if config.domain else None,
             hosted_zone_id=config.domain.hosted_zone_id if config.domain else None,
             zone_name=config.domain.zone_name if config.domain else None,
+            origin_https_name=origin_tls.domain_name if origin_tls else None,
         ),
     )
     _add_guardrails(network, data, app, edge)

@@ -97,6 +97,11 @@ class DomainConfig:
     zone_name: str | None = None
     """Name of that zone (e.g. shop.example), required with hosted_zone_id so a name outside it is refused offline. Default: None."""
 
+    @property
+    def origin_name(self) -> str | None:
+        """The ALB's own name in the zone (origin.<name>), for HTTPS from CloudFront; None without a zone."""
+        return f"{ORIGIN_LABEL}.{self.name}" if self.hosted_zone_id is not None else None
+
 
 @dataclass(frozen=True, kw_only=True)
 class Sale:
@@ -514,6 +519,8 @@ def _github(setting: _Setting) -> str:
 # a public zone's apex is a registered domain, never a top-level domain alone.
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 MAX_HOST_NAME = 253
+# With a zone the ALB also gets a name, <ORIGIN_LABEL>.<domain.name>, and a certificate for it.
+ORIGIN_LABEL = "origin"
 
 
 def _host_name(setting: _Setting) -> str:
@@ -888,6 +895,11 @@ def _domain(merged: Mapping[str, _Setting], values: Mapping[str, Value], where: 
     if zone_name is not None and name != zone_name and not name.endswith(f".{zone_name}"):
         raise merged["domain.name"].refuse(
             f"is outside the hosted zone {zone_name!r} (domain.zone_name): use {zone_name} or a name under it"
+        )
+    if zone_id is not None and len(name) > MAX_HOST_NAME - len(ORIGIN_LABEL) - 1:
+        raise merged["domain.name"].refuse(
+            f"is too long for the ALB's own name {ORIGIN_LABEL}.<name> in the zone: "
+            f"at most {MAX_HOST_NAME - len(ORIGIN_LABEL) - 1} characters with a hosted zone"
         )
     return DomainConfig(name=name, hosted_zone_id=zone_id, zone_name=zone_name)
 

@@ -9,6 +9,7 @@ from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from constructs import Construct
 
+from shared.components.custom_domain import AliasRecords, AliasRecordsProps, CertificateProps, ViewerCertificate
 from shared.components.fargate_service import (
     PLACEHOLDER_IMAGE,
     CanaryRelease,
@@ -44,6 +45,18 @@ from shared.layer import LayerContext, LayerStack
 from shared.naming import IMAGE_REPOSITORY_KIND
 
 ALB_LOG_PREFIX = "alb"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OriginTls:
+    """The ALB's own name, so CloudFront can reach it over HTTPS and check its certificate."""
+
+    domain_name: str
+    """Name of the ALB in the zone, e.g. origin.api.shop.example; the certificate covers it."""
+    hosted_zone_id: str
+    """Route 53 public zone for the certificate's validation record and the name's alias record."""
+    zone_name: str
+    """Name of that zone, checked at plan time against Route 53 (e.g. shop.example)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +99,8 @@ class AppStackProps:
     """Autoscaling bounds and CPU target. Default: 2-10 tasks at 70 %."""
     log_retention_days: int = 30
     """Days container logs are kept; also the ALB log expiration. Default: 30 days."""
+    origin_tls: OriginTls | None = None
+    """HTTPS listeners with a certificate for the ALB's own name ([domain] with a zone); None: HTTP inside the VPC. Default: None."""
 
 
 class AppStack(LayerStack):
@@ -141,10 +156,28 @@ class AppStack(LayerStack):
                 region=self.region,
             ),
         )
+        origin_certificate: ViewerCertificate | None = None
+        if props.origin_tls is not None:
+            # CloudFront checks an HTTPS origin's certificate against the origin's domain name,
+            # and the ALB's own *.elb.amazonaws.com name cannot get one: the ALB answers as a
+            # name of the API's zone instead, with an ACM certificate in the ALB's region.
+            origin_certificate = ViewerCertificate(
+                self,
+                "origin-certificate",
+                props=CertificateProps(
+                    naming=self.naming,
+                    provider=None,
+                    domain_name=props.origin_tls.domain_name,
+                    hosted_zone_id=props.origin_tls.hosted_zone_id,
+                    zone_name=props.origin_tls.zone_name,
+                    name_kind="origin-certificate",
+                ),
+            )
         balancer = LoadBalancer(
             self,
             "alb",
             props=LoadBalancerProps(
+                certificate_arn=origin_certificate.certificate_arn if origin_certificate is not None else None,
                 naming=self.naming,
                 vpc_id=props.vpc_id,
                 subnet_ids=props.private_subnet_ids,
@@ -156,6 +189,19 @@ class AppStack(LayerStack):
                 deletion_protection=props.deletion_protection,
             ),
         )
+        if props.origin_tls is not None and origin_certificate is not None and origin_certificate.zone_id is not None:
+            # The zone id as read (and checked) by the certificate's zone lookup.
+            AliasRecords(
+                self,
+                "origin-record",
+                props=AliasRecordsProps(
+                    zone_id=origin_certificate.zone_id,
+                    name=props.origin_tls.domain_name,
+                    target_domain_name=balancer.dns_name,
+                    target_zone_id=balancer.zone_id,
+                    record_types=("A",),
+                ),
+            )
         rollback_alarms = release_alarms(
             self,
             naming=self.naming,

@@ -52,6 +52,8 @@ class EdgeStackProps:
     """Name of that zone, checked against Route 53 at plan time. Default: None."""
     certificate_validation_timeout: str = "45m"
     """Longest wait for ACM to issue the certificate in one apply, a Terraform duration. Default: 45m."""
+    origin_https_name: str | None = None
+    """Name the ALB answers HTTPS as (the app layer's origin certificate); None: HTTP to its DNS name. Default: None."""
 
 
 class EdgeStack(LayerStack):
@@ -101,7 +103,8 @@ class EdgeStack(LayerStack):
             "cdn",
             props=ApiDistributionProps(
                 naming=self.naming,
-                origin_domain_name=props.alb_dns_name,
+                origin_domain_name=props.origin_https_name or props.alb_dns_name,
+                origin_https=props.origin_https_name is not None,
                 origin_arn=props.alb_arn,
                 log_bucket_domain_name=logs.bucket_domain_name,
                 log_bucket_ready=logs.ready,

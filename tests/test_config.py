@@ -875,3 +875,21 @@ def test_s07_zone_without_a_name_is_refused(tmp_path: Path) -> None:
 def test_s07_no_domain_by_default() -> None:
     assert load_config({}).domain is None
     assert load_config({"ENV": "domain", "CATALOG_ENVIRONMENTS_DIR": "tests/environments"}).domain is not None
+
+
+def test_s07_a_zoned_name_leaves_room_for_the_albs_own_name(tmp_path: Path) -> None:
+    zone = "shop.example"
+    # 246 characters: origin.<name> is 253, the most a host name may have.
+
+    def name(length: int) -> str:
+        fourth = length - 3 * 64 - len(zone) - 1
+        return "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * fourth + "." + zone
+
+    longest = name(246)
+    domain = load_config(write_environment(tmp_path, {**BASE, **ZONED, "domain.name": longest})).domain
+    assert domain is not None and domain.origin_name == "origin." + longest
+    message = refusal(write_environment(tmp_path, {**BASE, **ZONED, "domain.name": name(247)}))
+    assert "too long for the ALB's own name origin.<name>" in message and "at most 246" in message, message
+    # Without a zone the ALB keeps its own name: the full 253 characters stay allowed.
+    unzoned = accepted(tmp_path, "domain.name", name(253))
+    assert unzoned.domain is not None and unzoned.domain.origin_name is None

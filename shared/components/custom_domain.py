@@ -27,8 +27,8 @@ class CertificateProps:
 
     naming: Naming
     """Naming helper for the certificate's Name tag."""
-    provider: TerraformProvider
-    """AWS provider in us-east-1, the only region whose certificates CloudFront serves."""
+    provider: TerraformProvider | None
+    """AWS provider of the certificate's region: us-east-1 for CloudFront; None: the layer's own region (an ALB's)."""
     domain_name: str
     """Host name the certificate covers, e.g. api.shop.example."""
     hosted_zone_id: str | None = None
@@ -37,10 +37,13 @@ class CertificateProps:
     """Name the zone must have (checked at plan time against Route 53); set with hosted_zone_id. Default: None."""
     validation_timeout: str = "45m"
     """How long an apply waits for ACM to issue the certificate, a Terraform duration. Default: 45m."""
+    name_kind: str = "api-certificate"
+    """Kind in the certificate's Name tag. Default: api-certificate."""
 
 
 class ViewerCertificate(Construct):
-    """A DNS-validated ACM certificate in us-east-1 for the distribution's alias.
+    """A DNS-validated ACM certificate: in us-east-1 for the distribution's alias, or in the
+    layer's region for the ALB's own name (the origin CloudFront connects to over HTTPS).
 
     With a zone, the validation record goes there and the apply waits until ACM has issued the
     certificate. Without one, the record is an output (certificate_validation_record) to create
@@ -79,7 +82,7 @@ class ViewerCertificate(Construct):
             domain_name=props.domain_name,
             validation_method="DNS",
             key_algorithm="RSA_2048",
-            tags={"Name": props.naming.name("api-certificate")},
+            tags={"Name": props.naming.name(props.name_kind)},
             # A changed name replaces the certificate; the distribution moves to the new one first.
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
@@ -127,19 +130,21 @@ class AliasRecordsProps:
     zone_id: str
     """Route 53 hosted zone holding the name."""
     name: str
-    """Host name of the API, e.g. api.shop.example."""
+    """Host name, e.g. api.shop.example."""
     target_domain_name: str
-    """The distribution's *.cloudfront.net name."""
+    """The target's own name: the distribution's *.cloudfront.net name, or the ALB's DNS name."""
     target_zone_id: str
-    """The distribution's hosted zone id (CloudFront's fixed Z2FDTNDATAQYW2)."""
+    """The target's hosted zone id (CloudFront's fixed Z2FDTNDATAQYW2, or the ALB's zone_id)."""
+    record_types: tuple[str, ...] = ("A", "AAAA")
+    """Alias record types: A and AAAA for a dual-stack target, A alone for an IPv4 ALB. Default: A and AAAA."""
 
 
 class AliasRecords(Construct):
-    """A and AAAA alias records from the API's name to the distribution (IPv4 and IPv6 viewers)."""
+    """Alias records from a name to an AWS target: A and AAAA to the distribution (IPv4 and IPv6 viewers), A to the ALB."""
 
     def __init__(self, scope: Construct, id: str, *, props: AliasRecordsProps) -> None:
         super().__init__(scope, id)
-        for record_type in ("A", "AAAA"):
+        for record_type in props.record_types:
             Route53Record(
                 self,
                 record_type.lower(),

@@ -111,7 +111,9 @@ class ApiDistributionProps:
     naming: Naming
     """Naming helper for the comment and origin id."""
     origin_domain_name: str
-    """DNS name of the internal ALB."""
+    """Name CloudFront sends requests to: the ALB's DNS name, or with origin_https the name its certificate covers."""
+    origin_https: bool = False
+    """Reach the ALB over HTTPS, checking its certificate against origin_domain_name; False: HTTP on the private VPC-origin path. Default: False."""
     origin_arn: str
     """ARN of the internal ALB, the VPC origin's endpoint."""
     log_bucket_domain_name: str
@@ -147,8 +149,9 @@ class ApiDistributionProps:
 class ApiDistribution(Construct):
     """A distribution whose one origin is the internal ALB, reached through a VPC origin.
 
-    The ALB has only an HTTP listener (no domain, so no certificate), so CloudFront reaches
-    it over HTTP on the private VPC-origin path while viewers are redirected to HTTPS.
+    Without a name of its own the ALB has only HTTP listeners, and CloudFront reaches it over
+    HTTP on the private VPC-origin path; with one (origin_https) over HTTPS, checking the ALB's
+    certificate against that name. Viewers are redirected to HTTPS either way.
     Catalog reads are cached as the API's Cache-Control says (a seasonal spike of reads is
     absorbed at the edge); every other path, /health included, is never cached.
     """
@@ -161,7 +164,7 @@ class ApiDistribution(Construct):
             arn=props.origin_arn,
             http_port=80,
             https_port=443,
-            origin_protocol_policy="http-only",
+            origin_protocol_policy="https-only" if props.origin_https else "http-only",
             origin_ssl_protocols=[
                 CloudfrontVpcOriginVpcOriginEndpointConfigOriginSslProtocols(items=["TLSv1.2"], quantity=1)
             ],

@@ -76,16 +76,20 @@ class LoadBalancerProps:
     """Health check of the target group. Default: GET /health every 30 s, 2 failures."""
     deregistration_delay_seconds: int = 30
     """Connection draining; under 120 s because Fargate Spot gives a 2-minute notice. Default: 30 s."""
-    listener_port: int = 80
-    """HTTP listener port; CloudFront terminates TLS for viewers. Default: 80."""
+    certificate_arn: str | None = None
+    """ACM certificate (in the ALB's region) of HTTPS listeners for CloudFront; None: HTTP listeners. Default: None."""
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    """TLS policy of the HTTPS listeners (TLS 1.3 and 1.2, AEAD ciphers only). Default: ELBSecurityPolicy-TLS13-1-2-2021-06."""
+    listener_port: int | None = None
+    """Port of the production listener. Default: 443 with a certificate, else 80."""
     test_listener_port: int = 8080
-    """Listener of a release's test traffic (ECS test listener rule); no security group rule admits it. Default: 8080."""
+    """Listener of a release's test traffic (ECS test listener rule), same protocol; no security group rule admits it. Default: 8080."""
     deletion_protection: bool = False
     """ALB deletion protection (P-07); off keeps the layer destroyable (R-16). Default: False."""
 
 
 class LoadBalancer(Construct):
-    """ALB, its security group, target group and HTTP listener."""
+    """ALB, its security group, two target groups and the production and test listeners (HTTP, or HTTPS with a certificate)."""
 
     def __init__(self, scope: Construct, id: str, *, props: LoadBalancerProps) -> None:
         super().__init__(scope, id)
@@ -94,11 +98,19 @@ class LoadBalancer(Construct):
                 "deregistration_delay_seconds must be under 120: Fargate Spot gives a 2-minute notice (R-06)"
             )
         naming = props.naming
+        https = props.certificate_arn is not None
+        protocol = "HTTPS" if https else "HTTP"
+        listener_port = props.listener_port if props.listener_port is not None else (443 if https else 80)
+        # Both listeners take the same protocol: the test listener carries a release's test
+        # traffic, which must see what production traffic sees.
+        ssl_policy = props.ssl_policy if https else None
         cloudfront = DataAwsEc2ManagedPrefixList(self, "cloudfront", name=CLOUDFRONT_ORIGIN_FACING)
         security_group = SecurityGroup(
             self,
             "sg",
             name=naming.name("alb-sg"),
+            # Kept as first written, HTTPS or not: a changed description replaces the group,
+            # which the ALB holds on to (the old group cannot be deleted while in use).
             description="Internal ALB: HTTP from CloudFront VPC origin addresses only",
             vpc_id=props.vpc_id,
             tags={"Name": naming.name("alb-sg")},
@@ -109,9 +121,9 @@ class LoadBalancer(Construct):
             security_group_id=security_group.id,
             prefix_list_id=cloudfront.id,
             ip_protocol="tcp",
-            from_port=props.listener_port,
-            to_port=props.listener_port,
-            description="HTTP from CloudFront only",
+            from_port=listener_port,
+            to_port=listener_port,
+            description=f"{protocol} from CloudFront only",
         )
         VpcSecurityGroupEgressRule(
             self,
@@ -182,21 +194,26 @@ class LoadBalancer(Construct):
             self,
             "http",
             load_balancer_arn=alb.arn,
-            port=props.listener_port,
-            protocol="HTTP",
+            port=listener_port,
+            protocol=protocol,
             default_action=[LbListenerDefaultAction(type="forward", target_group_arn=primary.arn)],
+            certificate_arn=props.certificate_arn,
+            ssl_policy=ssl_policy,
         )
         test_listener = LbListener(
             self,
             "test",
             load_balancer_arn=alb.arn,
             port=props.test_listener_port,
-            protocol="HTTP",
+            protocol=protocol,
             default_action=[LbListenerDefaultAction(type="forward", target_group_arn=alternate.arn)],
+            certificate_arn=props.certificate_arn,
+            ssl_policy=ssl_policy,
         )
         production_rule = self._weighted_rule("production-rule", listener.arn, primary.arn, alternate.arn, weight=100)
         test_rule = self._weighted_rule("test-rule", test_listener.arn, primary.arn, alternate.arn, weight=0)
         self.dns_name: str = alb.dns_name
+        self.zone_id: str = alb.zone_id
         self.arn: str = alb.arn
         self.arn_suffix: str = alb.arn_suffix
         self.target_group_arn: str = primary.arn
