@@ -79,6 +79,26 @@ def task_lead(root: Path = ROOT) -> timedelta:
     return timedelta(minutes=math.ceil((seconds + TASK_PLACEMENT_SECONDS) / 60))
 
 
+def canonical_query(root: Path = ROOT) -> dict[str, tuple[str, ...]]:
+    """The query parameters the API accepts per catalog-read path pattern (S-05).
+
+    service/contract.json ``canonical_query``: a path pattern of the edge's cached behaviors
+    (``/products``, ``/products/*``) to the parameter names its routes accept. The edge keeps
+    only these, in alphabetical order, in the cache key. Read here and nowhere else.
+    """
+    where = f"{SERVICE_DIRECTORY}/contract.json canonical_query"
+    contract = json.loads((root / SERVICE_DIRECTORY / "contract.json").read_text(encoding="utf-8"))
+    routes = contract.get("canonical_query")
+    if not isinstance(routes, dict) or not routes:
+        raise ValueError(f"{where} is missing or empty; allowed: an object from path pattern to parameter names")
+    for pattern, names in routes.items():
+        if not (isinstance(names, list) and all(isinstance(n, str) and n for n in names)):
+            raise ValueError(f"{where} {pattern!r}: {names!r} is not allowed: a list of parameter names")
+        if len(set(names)) != len(names):
+            raise ValueError(f"{where} {pattern!r}: {names!r} is not allowed: each name once")
+    return {pattern: tuple(names) for pattern, names in routes.items()}
+
+
 @dataclass(frozen=True)
 class Layers:
     """The four stacks, in deployment order."""
@@ -261,6 +281,8 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None,
             domain_name=config.domain.name if config.domain else None,
             hosted_zone_id=config.domain.hosted_zone_id if config.domain else None,
             zone_name=config.domain.zone_name if config.domain else None,
+            canonical_query=canonical_query(),
+            origin_shield_region=config.origin_shield_region,
             origin_https_name=origin_tls.domain_name if origin_tls else None,
         ),
     )

@@ -651,6 +651,42 @@ MUTANTS: tuple[Mutant, ...] = (
         what="/ready and /openapi.json answered to anyone through CloudFront",
     ),
     Mutant(
+        id="catalog-read-keeps-cookies",
+        file=CDN,
+        original="""  request.cookies = {};
+""",
+        replacement="",
+        what="catalog reads keep their cookies: every tracking cookie splits the cache key (S-05)",
+    ),
+    Mutant(
+        id="catalog-query-in-arrival-order",
+        file=CDN,
+        original="""  for (var i = 0; i < names.length; i++) {
+    if (Object.prototype.hasOwnProperty.call(values, names[i])) {
+      pairs.push(names[i] + '=' + values[names[i]]);
+    }
+  }""",
+        replacement="""  for (var n in values) {
+    pairs.push(n + '=' + values[n]);
+  }""",
+        what="the query keeps the viewer's order: a reordered query is another cache key and a miss (S-05)",
+    ),
+    Mutant(
+        id="catalog-unknown-parameter-dropped",
+        file=CDN,
+        original="""      unknown++;""",
+        replacement="""      continue;""",
+        what="a misspelled filter is dropped: `categroy=shoes` becomes a cached, unfiltered 200 (S-05)",
+    ),
+    Mutant(
+        id="origin-shield-setting-lost",
+        file=EDGE,
+        original="""                origin_shield_region=props.origin_shield_region,
+""",
+        replacement="",
+        what="origin_shield_region never reaches the distribution: the environment file says on, the origin has none",
+    ),
+    Mutant(
         id="outage-503-cached",
         file=CDN,
         original="CloudfrontDistributionCustomErrorResponse(error_code=code, error_caching_min_ttl=0)",
@@ -841,8 +877,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="edge-guard-matches-the-raw-path",
         file=CDN,
-        original="    path = decodeURIComponent(event.request.uri);",
-        replacement="    path = event.request.uri;",
+        original="    path = decodeURIComponent(request.uri);",
+        replacement="    path = request.uri;",
         what="/re%61dy reaches /ready at the origin: the database check is open to the internet",
     ),
     Mutant(

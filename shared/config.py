@@ -161,6 +161,8 @@ class Config:
     """GitHub "owner/name" allowed to deploy through OIDC (make bootstrap); None creates no deploy role. Default: None."""
     domain: DomainConfig | None = None
     """The API's own host name ([domain] name); None serves at the distribution's cloudfront.net name. Default: None."""
+    origin_shield_region: str | None = None
+    """AWS Region of CloudFront Origin Shield in front of the ALB (eu-west-2 for eu-north-1); None: off. Default: None."""
     overrides: tuple[str, ...] = ()
     """Variables named in CATALOG_OVERRIDES that replaced a value of the environment file. Default: ()."""
     ignored_variables: tuple[str, ...] = ()
@@ -205,6 +207,7 @@ KEYS: tuple[Key, ...] = (
     Key("nat_gateways", int, "NAT_GATEWAYS"),
     Key("waf_enabled", bool, "WAF_ENABLED"),
     Key("github_repository", str, "GITHUB_REPOSITORY"),
+    Key("origin_shield_region", str, "ORIGIN_SHIELD_REGION"),
     Key("state.bucket", str, "STATE_BUCKET"),
     Key("state.bucket_region", str, "STATE_BUCKET_REGION"),
     Key("state.use_lockfile", bool, "STATE_USE_LOCKFILE"),
@@ -557,6 +560,27 @@ def _zone_id(setting: _Setting) -> str:
     return raw
 
 
+# The Regions CloudFront offers Origin Shield in. For an origin in a Region without it AWS names
+# the one to use: eu-west-2 for eu-north-1 ("Choosing the AWS Region for Origin Shield",
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html#choose-origin-shield-region;
+# the list and table as kept in awsdocs/amazon-cloudfront-developer-guide doc_source/origin-shield.md,
+# read 2026-11-29).
+ORIGIN_SHIELD_REGIONS = (
+    "us-east-2", "us-east-1", "us-west-2", "ap-south-1", "ap-northeast-2", "ap-southeast-1",
+    "ap-southeast-2", "ap-northeast-1", "eu-central-1", "eu-west-1", "eu-west-2", "sa-east-1",
+)  # fmt: skip
+
+
+def _origin_shield(setting: _Setting) -> str:
+    raw = str(setting.value)
+    if raw not in ORIGIN_SHIELD_REGIONS:
+        raise setting.refuse(
+            "is not a Region CloudFront offers Origin Shield in (for an origin in eu-north-1 AWS recommends "
+            f"eu-west-2); allowed: {', '.join(ORIGIN_SHIELD_REGIONS)}"
+        )
+    return raw
+
+
 def _nat(setting: _Setting) -> int:
     if setting.value not in (1, 2):
         raise setting.refuse("is not allowed: 2 (one per AZ) or 1 (single, cheaper)")
@@ -582,6 +606,7 @@ _VALIDATORS: dict[str, Callable[[_Setting], Value]] = {
     "alarm_email": _email,
     "nat_gateways": _nat,
     "github_repository": _github,
+    "origin_shield_region": _origin_shield,
     "state.bucket": _bucket,
     "state.bucket_region": _region,
     "state.lock_table": _table,
@@ -787,6 +812,7 @@ def load_config(environ: Mapping[str, str], *, now: datetime | None = None) -> C
         "deletion_protection": production,
         "final_snapshot": values.get("protection.final_snapshot", Config.final_snapshot),
         "github_repository": values.get("github_repository"),
+        "origin_shield_region": values.get("origin_shield_region"),
         "domain": _domain(merged, values, where),
     }
     _check_scaling(fields, merged, where)

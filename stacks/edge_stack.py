@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cdktf import TerraformOutput
@@ -52,6 +53,10 @@ class EdgeStackProps:
     """Name of that zone, checked against Route 53 at plan time. Default: None."""
     certificate_validation_timeout: str = "45m"
     """Longest wait for ACM to issue the certificate in one apply, a Terraform duration. Default: 45m."""
+    canonical_query: Mapping[str, Sequence[str]]
+    """Query parameters the API accepts per catalog-read path pattern, from service/contract.json (S-05). No default."""
+    origin_shield_region: str | None = None
+    """AWS Region of Origin Shield in front of the ALB origin (docs/architecture.md says when it pays off); None: off. Default: None."""
     origin_https_name: str | None = None
     """Name the ALB answers HTTPS as (the app layer's origin certificate); None: HTTP to its DNS name. Default: None."""
 
@@ -112,6 +117,8 @@ class EdgeStack(LayerStack):
                 web_acl_id=web_acl_arn,
                 aliases=[props.domain_name] if props.domain_name else (),
                 certificate_arn=certificate.certificate_arn if certificate else None,
+                canonical_query=props.canonical_query,
+                origin_shield_region=props.origin_shield_region,
             ),
         )
         if certificate is not None and certificate.zone_id is not None and props.domain_name is not None:

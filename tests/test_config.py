@@ -103,6 +103,7 @@ def test_p08_variant_environment_sets_every_option_away_from_its_default() -> No
         "deletion_protection",
         "final_snapshot",
         "github_repository",
+        "origin_shield_region",
     }
     for name in differing:
         assert getattr(config, name) != getattr(default, name), name
@@ -295,6 +296,7 @@ def test_p08_every_key_can_be_overridden_by_its_variable(tmp_path: Path) -> None
         "NAT_GATEWAYS": ("nat_gateways", 1),
         "WAF_ENABLED": ("waf_enabled", False),
         "GITHUB_REPOSITORY": ("github_repository", "octo/api"),
+        "ORIGIN_SHIELD_REGION": ("origin_shield_region", "eu-west-2"),
         "MIN_TASKS": ("min_tasks", 1),
         "MAX_TASKS": ("max_tasks", 4),
         "ON_DEMAND_BASE": ("on_demand_base", 0),

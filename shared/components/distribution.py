@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cdktf import DataResource, ITerraformDependable, TerraformResourceLifecycle
@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistributionOrderedCacheBehavior,
     CloudfrontDistributionOrderedCacheBehaviorFunctionAssociation,
     CloudfrontDistributionOrigin,
+    CloudfrontDistributionOriginOriginShield,
     CloudfrontDistributionOriginVpcOriginConfig,
     CloudfrontDistributionRestrictions,
     CloudfrontDistributionRestrictionsGeoRestriction,
@@ -58,8 +59,28 @@ ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 # behavior and judges the percent-decoded path: the origin (uvicorn) decodes `/re%61dy` to
 # `/ready` before routing, while a cache behavior's path pattern may be matched against the
 # path as sent, so the internal path patterns alone could be walked around.
+#
+# The same function puts catalog reads in canonical form (S-05). A viewer-request function runs
+# "each time that CloudFront receives a request from a viewer, before checking to see whether
+# the requested object is in the CloudFront cache" ("Determine function purpose",
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/function-code-choose-purpose.html,
+# read 2026-11-29), so the query string and cookies it hands back are the ones the cache key is
+# made of. A behavior takes one function per event type, hence one function for both jobs. For a
+# GET or HEAD of a path listed in the service's canonical_query (service/contract.json) it
+#   - drops every cookie: the managed cache policy keys on all of them and the API reads none;
+#   - answers 400 itself, as the API would, for a parameter the route does not accept or one
+#     given twice: dropping it would turn a client's typo (`categroy=shoes`) into a cached,
+#     unfiltered 200, and keeping it would give every misspelling its own cache key;
+#   - otherwise rewrites the query string to the accepted names in alphabetical order, each
+#     value exactly as the viewer sent it (the API refuses non-canonical values itself).
+# Assigning a string to request.querystring is how AWS's own normalizing example does it
+# ("Normalize query string parameters in a CloudFront Functions viewer request",
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/example-function-normalize-query-string.html,
+# read 2026-11-29). Writes are never cached and pass through untouched.
 GUARD_FUNCTION = """var EXACT = %(exact)s;
 var PREFIXES = %(prefixes)s;
+var QUERY_EXACT = %(query_exact)s;
+var QUERY_PREFIXES = %(query_prefixes)s;
 function notFound() {
   return {
     statusCode: 404,
@@ -68,10 +89,67 @@ function notFound() {
     body: {encoding: 'text', data: '{"detail":"Not Found"}'}
   };
 }
+function badRequest(message) {
+  return {
+    statusCode: 400,
+    statusDescription: 'Bad Request',
+    headers: {'content-type': {value: 'application/json'}, 'cache-control': {value: 'no-store'}},
+    body: {encoding: 'text', data: JSON.stringify({error: 'bad_request', message: message})}
+  };
+}
+function acceptedNames(path) {
+  if (Object.prototype.hasOwnProperty.call(QUERY_EXACT, path)) {
+    return QUERY_EXACT[path];
+  }
+  for (var i = 0; i < QUERY_PREFIXES.length; i++) {
+    if (path.indexOf(QUERY_PREFIXES[i][0]) === 0) {
+      return QUERY_PREFIXES[i][1];
+    }
+  }
+  return null;
+}
+function canonical(request, names) {
+  var given = request.querystring || {};
+  var values = {};
+  var unknown = 0;
+  var repeated = 0;
+  for (var raw in given) {
+    var name = null;
+    try {
+      name = decodeURIComponent(raw);
+    } catch (e) {
+      name = null;
+    }
+    var many = given[raw].multiValue && given[raw].multiValue.length > 1;
+    if (name === null || names.indexOf(name) === -1) {
+      unknown++;
+    } else if (many || Object.prototype.hasOwnProperty.call(values, name)) {
+      repeated++;
+    } else {
+      values[name] = given[raw].value;
+    }
+  }
+  if (unknown > 0) {
+    return badRequest(unknown + ' unknown query parameter(s); allowed: ' + (names.length ? names.join(', ') : 'none'));
+  }
+  if (repeated > 0) {
+    return badRequest(repeated + ' repeated query parameter(s); each may appear once');
+  }
+  var pairs = [];
+  for (var i = 0; i < names.length; i++) {
+    if (Object.prototype.hasOwnProperty.call(values, names[i])) {
+      pairs.push(names[i] + '=' + values[names[i]]);
+    }
+  }
+  request.querystring = pairs.join('&');
+  request.cookies = {};
+  return request;
+}
 function handler(event) {
+  var request = event.request;
   var path;
   try {
-    path = decodeURIComponent(event.request.uri);
+    path = decodeURIComponent(request.uri);
   } catch (e) {
     return notFound();
   }
@@ -83,18 +161,36 @@ function handler(event) {
       return notFound();
     }
   }
-  return event.request;
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return request;
+  }
+  var names = acceptedNames(path);
+  return names === null ? request : canonical(request, names);
 }
 """
 
 
-def guard_function(internal_paths: Sequence[str]) -> str:
-    """The guard's code for cache-behavior path patterns: ``/a`` is exact, ``/a/*`` a prefix; nothing else."""
-    exact = [p for p in internal_paths if "*" not in p]
-    prefixes = [p[:-1] for p in internal_paths if p.endswith("/*") and "*" not in p[:-1]]
-    if len(exact) + len(prefixes) != len(internal_paths) or not all(p.startswith("/") for p in internal_paths):
-        raise ValueError(f"internal_paths {list(internal_paths)} is not allowed: '/path' or '/path/*' patterns only")
-    return GUARD_FUNCTION % {"exact": json.dumps(exact), "prefixes": json.dumps(prefixes)}
+def _split_patterns(patterns: Sequence[str], what: str) -> tuple[list[str], list[str]]:
+    """Cache-behavior path patterns as (exact paths, prefixes): ``/a`` is exact, ``/a/*`` a prefix; nothing else."""
+    exact = [p for p in patterns if "*" not in p]
+    prefixes = [p[:-1] for p in patterns if p.endswith("/*") and "*" not in p[:-1]]
+    if len(exact) + len(prefixes) != len(patterns) or not all(p.startswith("/") for p in patterns):
+        raise ValueError(f"{what} {list(patterns)} is not allowed: '/path' or '/path/*' patterns only")
+    return exact, prefixes
+
+
+def guard_function(internal_paths: Sequence[str], canonical_query: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The guard's code: 404 for ``internal_paths``; canonical queries for the patterns in ``canonical_query``."""
+    exact, prefixes = _split_patterns(internal_paths, "internal_paths")
+    routes = dict(canonical_query or {})
+    query_exact, query_prefixes = _split_patterns(list(routes), "canonical_query paths")
+    # Sorted here once: the function's alphabetical order is the cache key's parameter order.
+    return GUARD_FUNCTION % {
+        "exact": json.dumps(exact),
+        "prefixes": json.dumps(prefixes),
+        "query_exact": json.dumps({path: sorted(routes[path]) for path in query_exact}),
+        "query_prefixes": json.dumps([[prefix, sorted(routes[prefix + "*"])] for prefix in query_prefixes]),
+    }
 
 
 # The origin's server errors CloudFront may otherwise keep for 10 s (the default error
@@ -128,6 +224,10 @@ class ApiDistributionProps:
     """Path patterns whose GET/HEAD responses CloudFront caches as the API's Cache-Control says. Default: the catalog reads."""
     cached_paths_policy_id: str = USE_ORIGIN_CACHE_CONTROL_QUERY_STRINGS
     """Managed cache policy of cached_paths. Default: UseOriginCacheControlHeaders-QueryStrings."""
+    canonical_query: Mapping[str, Sequence[str]]
+    """Query parameters the API accepts per cached path pattern (service/contract.json canonical_query); every cached path needs one. No default."""
+    origin_shield_region: str | None = None
+    """AWS Region of the origin's Origin Shield (eu-west-2 for an origin in eu-north-1); None: no Origin Shield. Default: None."""
     origin_request_policy_id: str = ALL_VIEWER_EXCEPT_HOST_HEADER
     """Origin request policy; query strings and headers reach the API. Default: AllViewerExceptHostHeader."""
     hsts_max_age_seconds: int = 31536000
@@ -205,14 +305,22 @@ class ApiDistribution(Construct):
             ),
             vpc_origin_endpoint_config=[endpoint],
         )
+        unkeyed = [pattern for pattern in props.cached_paths if pattern not in props.canonical_query]
+        if unkeyed:
+            raise ValueError(
+                f"cached path {unkeyed[0]!r} has no canonical_query entry; "
+                f"allowed: a cached path listed there ({', '.join(props.canonical_query) or 'none listed'})"
+            )
         not_found = CloudfrontFunction(
             self,
             "internal-not-found",
             name=props.naming.name("internal-404"),
             runtime="cloudfront-js-2.0",
-            comment="404 at the edge for paths that stay inside the VPC, however encoded",
+            comment="404 for inside-only paths, however encoded; canonical query, no cookies for catalog reads",
             publish=True,
-            code=guard_function(props.internal_paths),
+            code=guard_function(
+                props.internal_paths, {pattern: props.canonical_query[pattern] for pattern in props.cached_paths}
+            ),
         )
         guard = [
             CloudfrontDistributionOrderedCacheBehaviorFunctionAssociation(
@@ -257,6 +365,13 @@ class ApiDistribution(Construct):
                     origin_id=origin_id,
                     domain_name=props.origin_domain_name,
                     vpc_origin_config=CloudfrontDistributionOriginVpcOriginConfig(vpc_origin_id=vpc_origin.id),
+                    origin_shield=(
+                        CloudfrontDistributionOriginOriginShield(
+                            enabled=True, origin_shield_region=props.origin_shield_region
+                        )
+                        if props.origin_shield_region is not None
+                        else None
+                    ),
                 )
             ],
             # Listed first: CloudFront matches path patterns in order.
