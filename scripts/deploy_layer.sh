@@ -8,12 +8,22 @@
 set -euo pipefail
 layer="$1"
 shift
-if [ "$layer" != edge ]; then
-  exec cdktf deploy "$layer" "$@"
+log="$(mktemp)"
+watcher=""
+cleanup() {
+  [ -z "$watcher" ] || kill "$watcher" 2>/dev/null || true
+  rm -f "$log"
+}
+trap cleanup EXIT
+if [ "$layer" = edge ]; then
+  python3 scripts/certificate_records.py &
+  watcher=$!
 fi
-python3 scripts/certificate_records.py &
-watcher=$!
 status=0
-cdktf deploy edge "$@" || status=$?
-kill "$watcher" 2>/dev/null || true
+# The apply's own output still reaches the terminal; the copy lets a certificate that ACM did not
+# issue in time end in one line saying what to do, after Terraform's multi-line error.
+cdktf deploy "$layer" "$@" 2>&1 | tee "$log" || status=$?
+if [ "$status" -ne 0 ] && grep -q "to be issued: timeout while waiting for state to become 'ISSUED'" "$log"; then
+  echo "deploy-$layer: ACM did not issue the certificate within certificate_validation_timeout: its DNS validation record is missing or not visible yet; create it (the record line above, or make outputs) and run make deploy-$layer again, which waits again" >&2
+fi
 exit "$status"
