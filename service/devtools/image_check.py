@@ -267,6 +267,19 @@ def enable_tls(server: pgserver.PostgresServer, ca: tls.Authority) -> None:
         raise CheckFailedError(f"database: {exc}") from exc
 
 
+def _serve_on_loopback(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """``handler`` on a free loopback port, in a daemon thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _stop_serving(server: ThreadingHTTPServer | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass
 class BundleServer:
     """Serves the stand-in CA on loopback as the build's RDS_CA_BUNDLE_URL (AWS's trust store is unreachable here)."""
@@ -289,14 +302,11 @@ class BundleServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = _serve_on_loopback(Handler)
         return f"http://127.0.0.1:{self._server.server_address[1]}/global-bundle.pem"
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        _stop_serving(self._server)
 
 
 @dataclass
@@ -338,14 +348,11 @@ class SecretsManagerStandIn:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = _serve_on_loopback(Handler)
         return int(self._server.server_address[1])
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        _stop_serving(self._server)
 
 
 def local_environment(
