@@ -114,6 +114,8 @@ class StepResult:
     uncacheable: int
     uncacheable_from_cache: int
     origin_cpu: float
+    edge_cpu: float
+    loadgen_cpu: float
 
     @property
     def error_count(self) -> int:
@@ -393,8 +395,45 @@ class OriginCounter:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _with_children(pid: int) -> list[int]:
+    # nginx's worker does the proxying; its master only watches it.
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *map(int, children)]
+
+
+@dataclass
+class CpuMeter:
+    """CPU shares (1.0 = one core) of the origin, the edge and the load generator over a step: which one is the limit."""
+
+    origin_pids: list[int]
+    edge_pids: list[int]
+    _start: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+    def _now(self) -> tuple[float, float, float, float]:
+        return (
+            time.monotonic(),
+            sum(map(_cpu_seconds, self.origin_pids)),
+            sum(map(_cpu_seconds, self.edge_pids)),
+            time.process_time(),
+        )
+
+    def start(self) -> None:
+        self._start = self._now()
+
+    def shares(self) -> tuple[float, float, float]:
+        end = self._now()
+        wall = max(end[0] - self._start[0], 1e-9)
+        return (end[1] - self._start[1]) / wall, (end[2] - self._start[2]) / wall, (end[3] - self._start[3]) / wall
 
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:
@@ -467,7 +506,7 @@ def summarize(
     not_sent: int,
     wall_s: float,
     origin: int,
-    origin_cpu: float,
+    cpu: tuple[float, float, float],
 ) -> StepResult:
     latencies = sorted(o.latency_s * 1000 for o in outcomes)
     answered = [o for o in outcomes if o.status is not None]
@@ -492,12 +531,14 @@ def summarize(
         cache_statuses=dict(Counter(o.cache_status or "-" for o in answered)),
         uncacheable=len(uncacheable),
         uncacheable_from_cache=sum(1 for o in uncacheable if o.cache_status in CACHE_HITS),
-        origin_cpu=origin_cpu,
+        origin_cpu=cpu[0],
+        edge_cpu=cpu[1],
+        loadgen_cpu=cpu[2],
     )
 
 
 HEADER = (
-    "| step | offered/s | achieved/s | edge hit ratio | origin/s | p50 ms | p99 ms | origin CPU | errors |",
+    "| step | offered/s | achieved/s | edge hit ratio | origin/s | p50 ms | p99 ms | CPU origin / edge / load | errors |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
 )
 
@@ -508,7 +549,8 @@ def row(result: StepResult) -> str:
         errors += f" (+{result.not_sent} not sent: client at its in-flight limit)"
     return (
         f"| {result.step} | {result.offered_rps:.0f} | {result.achieved_rps:.0f} | {result.hit_ratio:.0%} |"
-        f" {result.origin_rps:.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.origin_cpu:.0%} | {errors} |"
+        f" {result.origin_rps:.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} |"
+        f" {result.origin_cpu:.0%} / {result.edge_cpu:.0%} / {result.loadgen_cpu:.0%} | {errors} |"
     )
 
 
@@ -518,21 +560,22 @@ async def ramp(stack: Stack, options: Options, origin_by_process: list[int]) -> 
     mix = Mix(options.products, options.zipf_s, random.Random(options.seed))
     counter = OriginCounter(stack.service_logs())
     counter.new_requests()  # the start-up probes are not the sale's
-    pids = [process.pid for process in stack.services]
+    assert stack.nginx is not None
+    meter = CpuMeter([process.pid for process in stack.services], _with_children(stack.nginx.pid))
     results: list[StepResult] = []
     limits = httpx2.Limits(max_connections=options.max_in_flight, max_keepalive_connections=options.max_in_flight)
     async with httpx2.AsyncClient(
         base_url=f"http://127.0.0.1:{stack.edge_port}", timeout=REQUEST_TIMEOUT_S, limits=limits
     ) as client:
         for index, rate in enumerate(options.rates()):
-            cpu_before = sum(_cpu_seconds(pid) for pid in pids)
+            meter.start()
             outcomes, not_sent, wall_s = await run_step(
                 client, mix, rate, options.step_seconds, options.max_in_flight, stack.admin_token
             )
-            origin_cpu = (sum(_cpu_seconds(pid) for pid in pids) - cpu_before) / wall_s
+            cpu = meter.shares()
             origin = counter.new_requests()
             origin_by_process[:] = [a + b for a, b in zip(origin_by_process, origin, strict=True)]
-            result = summarize(index, rate, outcomes, not_sent, wall_s, sum(origin), origin_cpu)
+            result = summarize(index, rate, outcomes, not_sent, wall_s, sum(origin), cpu)
             results.append(result)
             print(row(result), flush=True)
     return results
@@ -666,7 +709,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         "hit ratio: answers the edge gave from its cache (HIT, STALE, UPDATING) among all it gave;"
-        " origin/s: requests in the services' access logs (misses, revalidations, background refreshes, writes)"
+        " origin/s: requests in the services' access logs (misses, revalidations, background refreshes, writes);"
+        " CPU: both service processes / nginx / the load generator, 100 % = one core (the load generator near"
+        " 100 % or requests not sent: the limit is the client, not the service)"
     )
     title = f"Sale rehearsal: nginx as a MODEL of the edge (not CloudFront), 2 service processes, this machine ({os.cpu_count()} cores)"
     plot(results, options.plot, title)
