@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import json
 import math
 import os
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -314,9 +316,27 @@ def _wait_for_health(port: int, processes: list[subprocess.Popen[bytes]], what: 
     raise PrerequisiteError(f"{what} did not answer /health on port {port} within {START_TIMEOUT_S:.0f} s")
 
 
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends: pgserver.start() has no handle to stop a
+    half-started cluster with, so an interrupt inside it would leave a server running."""
+    received: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 def start_stack(stack: Stack, options: Options, nginx: str) -> None:
     try:
-        stack.db = pgserver.start()
+        with _interrupts_deferred():
+            stack.db = pgserver.start()
     except pgserver.PostgresUnavailableError as exc:
         raise PrerequisiteError(str(exc)) from exc
     stack.admin_token = secrets.token_urlsafe(24)
@@ -637,6 +657,8 @@ def parse_args(argv: list[str]) -> Options:
         parser.error("rates must satisfy 0 < --start-rate <= --peak-rate <= 5000")
     if not (10 <= options.products <= 200_000):
         parser.error("--products must be 10-200000")
+    if not options.plot.resolve().parent.is_dir():
+        parser.error(f"--plot: no directory {options.plot.resolve().parent}")
     return options
 
 
