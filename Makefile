@@ -24,7 +24,7 @@ DEPLOY_LAYER   := scripts/deploy_layer.sh
 # a missing file is named while the Makefile is read, before anything is installed and before
 # AWS credentials are asked for. The configuration's values are checked by `make preflight`.
 ENV_FREE_GOALS := help install clean unit lint lint-workflows service-test service-lint serve bench-service \
-                  bench docs-check mutation snapshots
+                  sale-rehearsal bench docs-check mutation snapshots
 ifneq ($(filter-out $(ENV_FREE_GOALS),$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
   ENV_REFUSAL := $(shell ENV='$(ENV)' $(if $(CATALOG_ENVIRONMENTS_DIR),CATALOG_ENVIRONMENTS_DIR='$(CATALOG_ENVIRONMENTS_DIR)') \
     $(if $(wildcard $(PYTHON)),$(PYTHON),python3) scripts/check_environment.py --file 2>&1)
@@ -58,7 +58,7 @@ PREFLIGHT_STAMP := $(PREFLIGHT_VENV)/.installed
 LINT_STAMP := $(VENV)/.lint-installed
 
 .PHONY: help install synth test unit scan snapshots lint lint-workflows bench docs-check bootstrap deploy destroy outputs preflight clean \
-        service-test service-lint serve bench-service image promote \
+        service-test service-lint serve bench-service sale-rehearsal image promote \
         plan plan-changed changed deploy-changed \
         $(addprefix deploy-,$(LAYERS)) $(addprefix diff-,$(LAYERS)) $(addprefix destroy-,$(LAYERS))
 
@@ -122,6 +122,9 @@ serve: ## Run the API on localhost:3000 against a throwaway PostgreSQL with samp
 
 bench-service: ## Requests/s and p50/p99 of one API worker on loopback (needs Debian's wrk and hey)
 	$(SERVICE) bench
+
+sale-rehearsal: ## A sale on loopback: two API processes behind nginx (a model of the edge), hit ratio, p99, PNG (needs Debian's nginx-light)
+	$(SERVICE) sale-rehearsal
 
 # The repository is the app layer's catalog-api-images-<suffix> in the environment's region;
 # the account comes from the caller's credentials. make deploy does the same itself.

@@ -1,7 +1,8 @@
-"""Sample products for `make serve` and `make bench`, inserted through the restricted role."""
+"""Sample products for `make serve`, `make bench` and `make sale-rehearsal`, inserted through the restricted role."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import psycopg
@@ -44,6 +45,55 @@ def seed_generated(conninfo: str, count: int) -> None:
         )
         for i in range(count)
     ]
+    with psycopg.connect(conninfo, options=session_options(), autocommit=True) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO products (sku, name, description, category, price, stock) VALUES (%s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
+# A storefront's catalog: a handful of categories, names people search for, prices and stock that
+# vary. Deterministic for a given seed, so two rehearsals see the same catalog.
+_CATALOG = {
+    "apparel": (("T-shirt", "hoodie", "jacket", "shirt", "sweater", "scarf"), ("S", "M", "L", "XL"), (9, 120)),
+    "shoes": (("sneakers", "boots", "sandals", "loafers", "slippers"), ("EU 38", "EU 40", "EU 42", "EU 44"), (25, 220)),
+    "kitchen": (("mug", "teapot", "knife", "pan", "bowl", "cutting board"), ("small", "large"), (6, 160)),
+    "home": (("lamp", "cushion", "blanket", "vase", "rug", "mirror"), ("small", "medium", "large"), (12, 400)),
+    "garden": (("planter", "hose", "trowel", "bench", "lantern"), ("small", "large"), (8, 350)),
+    "sports": (("yoga mat", "water bottle", "backpack", "tent", "helmet"), ("one size", "large"), (10, 300)),
+}
+_COLOURS = ("red", "blue", "green", "black", "white", "grey", "navy", "olive", "sand", "rust")
+_MATERIALS = ("cotton", "linen", "wool", "leather", "canvas", "stoneware", "steel", "bamboo", "recycled")
+CATEGORIES = tuple(_CATALOG)
+SEARCH_WORDS = tuple(sorted({word for nouns, _, _ in _CATALOG.values() for noun in nouns for word in noun.split()}))
+"""Words that occur in generated names (each at least 3 characters), for searches that find something."""
+
+
+def seed_catalog(conninfo: str, count: int, *, seed: int = 16) -> None:
+    """`count` products that look like a shop's: colour, material, item and size in the name, prices by category."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(count):
+        category = CATEGORIES[i % len(CATEGORIES)]
+        nouns, sizes, (low, high) = _CATALOG[category]
+        colour, material, noun, size = (
+            rng.choice(_COLOURS),
+            rng.choice(_MATERIALS),
+            rng.choice(nouns),
+            rng.choice(sizes),
+        )
+        # Log-uniform: many cheap items, a few dear ones, as in most shops.
+        price = Decimal(str(round(low * (high / low) ** rng.random(), 0))) - Decimal("0.01")
+        rows.append(
+            (
+                f"{category[:3].upper()}-{i:06d}",
+                f"{colour.capitalize()} {material} {noun}, {size}",
+                f"{material.capitalize()} {noun} in {colour}. Ships in 2-3 days.",
+                category,
+                max(price, Decimal("0.99")),
+                rng.choice((0, 3, 12, 40, 150, 600)),
+            )
+        )
     with psycopg.connect(conninfo, options=session_options(), autocommit=True) as conn, conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO products (sku, name, description, category, price, stock) VALUES (%s, %s, %s, %s, %s, %s)",
