@@ -1,8 +1,8 @@
-"""One URL per resource.
+"""One URL per resource, and reads the edge may keep serving while the database fails over.
 
 Against the real server process: every spelling of a read other than its canonical URL is
 redirected there (301, cacheable) or refused (400), never served as a separate object the
-edge would cache apart.
+edge would cache apart; reads carry `stale-if-error`, errors never do.
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ from pydantic import TypeAdapter, ValidationError
 from catalog_api import canonical
 from catalog_api.app import reads
 from catalog_api.models import ID_MAX
+from devtools.pgserver import free_port
+from tests.conftest import make_client
 from tests.helpers import ADMIN_TOKEN, HttpResult, ServiceProcess, request
 
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).resolve().parent.parent / "contract.json").read_text())
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
+STALE_IF_ERROR = "stale-if-error=300"
 
 
 def _create(service: ServiceProcess, **fields: Any) -> dict[str, Any]:
@@ -201,3 +204,24 @@ def test_i16_a_redirect_is_never_followed_by_another(pairs: list[tuple[str, str]
     target = answer.headers["location"]
     target_path, _, target_query = target.partition("?")
     assert canonical.verdict("GET", target_path, target_path.encode(), target_query.encode()) is None, target
+
+
+def test_i16_reads_carry_stale_if_error_and_errors_never_do(
+    live_service: ServiceProcess, item: dict[str, Any], db_env: dict[str, str]
+) -> None:
+    """The edge may serve a read for 300 s past an origin error; an error itself is never stored."""
+    for path in ("/products", f"/products/{item['id']}", f"/products/sku/{item['sku']}"):
+        read = request(live_service.port, "GET", path)
+        assert read.status == 200
+        directives = [d.strip() for d in read.headers["cache-control"].split(",")]
+        assert STALE_IF_ERROR in directives, path
+        not_modified = request(live_service.port, "GET", path, headers={"If-None-Match": read.headers["etag"]})
+        assert not_modified.status == 304
+        assert not_modified.headers["cache-control"] == read.headers["cache-control"]
+    for path, status in (("/products/999999999", 404), ("/products?limit=0", 400), ("/products/abc", 400)):
+        error = request(live_service.port, "GET", path)
+        assert (error.status, error.headers["cache-control"]) == (status, "no-store"), path
+    with make_client({**db_env, "DB_PORT": str(free_port())}, pool_timeout_s=0.5) as down:
+        for path in ("/products", f"/products/{item['id']}", "/ready"):
+            unavailable = down.get(path)
+            assert (unavailable.status_code, unavailable.headers["cache-control"]) == (503, "no-store"), path
