@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from catalog_api.app import reads
 from catalog_api.models import ID_MAX
 from devtools.pgserver import free_port
 from tests.conftest import make_client
-from tests.helpers import ADMIN_TOKEN, HttpResult, ServiceProcess, request
+from tests.helpers import ADMIN_TOKEN, HttpResult, ServiceProcess, request, start_service
 
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).resolve().parent.parent / "contract.json").read_text())
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
@@ -40,8 +41,24 @@ def _create(service: ServiceProcess, **fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def item(live_service: ServiceProcess) -> dict[str, Any]:
-    return _create(live_service)
+def service(db_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The real entry point, for this module only.
+
+    The session's shared process would be started here, first of all modules, and then live
+    through the tests that kill every connection of the service, which later modules do not expect.
+    """
+    started = start_service(
+        {**db_env, "ADMIN_TOKEN": ADMIN_TOKEN}, tmp_path_factory.mktemp("canonical") / "service.log"
+    )
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="module")
+def item(service: ServiceProcess) -> dict[str, Any]:
+    return _create(service)
 
 
 def _percent_encoded(text: str) -> str:
@@ -86,21 +103,21 @@ def _comparable(result: HttpResult) -> tuple[int, dict[str, str], bytes]:
 
 @pytest.mark.parametrize(("spelling", "canonical_url"), SPELLINGS)
 def test_i16_a_read_is_served_at_its_canonical_url_and_redirected_there_from_any_other_spelling(
-    live_service: ServiceProcess, item: dict[str, Any], spelling: str, canonical_url: str
+    service: ServiceProcess, item: dict[str, Any], spelling: str, canonical_url: str
 ) -> None:
     sent, target = _fill(spelling, item), _fill(canonical_url, item)
-    served = request(live_service.port, "GET", target)
+    served = request(service.port, "GET", target)
     assert served.status == 200, served.text
     for method in ("GET", "HEAD"):
-        answer = request(live_service.port, method, sent)
+        answer = request(service.port, method, sent)
         assert answer.status == 301, (method, sent, answer.status, answer.text)
         assert answer.headers["location"] == target
         assert answer.headers["cache-control"] == "public, max-age=86400"
         assert answer.body == b""
         assert "x-request-id" not in answer.headers
     # One hop: the target is itself canonical, and it serves what the canonical URL serves.
-    assert _comparable(request(live_service.port, "GET", answer.headers["location"])) == _comparable(
-        request(live_service.port, "GET", target)
+    assert _comparable(request(service.port, "GET", answer.headers["location"])) == _comparable(
+        request(service.port, "GET", target)
     )
 
 
@@ -116,10 +133,10 @@ def test_i16_a_read_is_served_at_its_canonical_url_and_redirected_there_from_any
     ],
 )
 def test_i16_repeated_or_empty_parameters_are_refused_never_last_one_wins(
-    live_service: ServiceProcess, query: str, message: str
+    service: ServiceProcess, query: str, message: str
 ) -> None:
     for method in ("GET", "HEAD"):
-        answer = request(live_service.port, method, f"/products?{query}")
+        answer = request(service.port, method, f"/products?{query}")
         assert answer.status == 400, (method, answer.text)
         assert answer.headers["cache-control"] == "no-store"
         if method == "GET":
@@ -129,22 +146,22 @@ def test_i16_repeated_or_empty_parameters_are_refused_never_last_one_wins(
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("spelling", ["/products/0{id}", "/products/{id_encoded}", "/products/+{id}"])
 def test_i16_a_write_to_another_spelling_of_a_product_url_is_refused_naming_the_canonical_one(
-    live_service: ServiceProcess, method: str, spelling: str
+    service: ServiceProcess, method: str, spelling: str
 ) -> None:
-    created = _create(live_service)
+    created = _create(service)
     body = {"PUT": {**{k: created[k] for k in ("sku", "name", "category")}, "price": "1.00"}, "PATCH": {"stock": 9}}
     payload = json.dumps(body[method]).encode() if method in body else None
     url = _fill(spelling, created)
     # The token is checked first: a stranger learns nothing about URLs.
-    stranger = request(live_service.port, method, url, headers={**ADMIN, "Authorization": "Bearer wrong"}, body=payload)
+    stranger = request(service.port, method, url, headers={**ADMIN, "Authorization": "Bearer wrong"}, body=payload)
     assert stranger.status == 401
-    answer = request(live_service.port, method, url, headers=ADMIN, body=payload)
+    answer = request(service.port, method, url, headers=ADMIN, body=payload)
     assert answer.status == 400, answer.text
     assert json.loads(answer.body) == {
         "error": "bad_request",
         "message": f"use the product's canonical URL /products/{created['id']}",
     }
-    unchanged = request(live_service.port, "GET", f"/products/{created['id']}")
+    unchanged = request(service.port, "GET", f"/products/{created['id']}")
     assert unchanged.status == 200
     assert json.loads(unchanged.body) == created
 
@@ -207,19 +224,19 @@ def test_i16_a_redirect_is_never_followed_by_another(pairs: list[tuple[str, str]
 
 
 def test_i16_reads_carry_stale_if_error_and_errors_never_do(
-    live_service: ServiceProcess, item: dict[str, Any], db_env: dict[str, str]
+    service: ServiceProcess, item: dict[str, Any], db_env: dict[str, str]
 ) -> None:
     """The edge may serve a read for 300 s past an origin error; an error itself is never stored."""
     for path in ("/products", f"/products/{item['id']}", f"/products/sku/{item['sku']}"):
-        read = request(live_service.port, "GET", path)
+        read = request(service.port, "GET", path)
         assert read.status == 200
         directives = [d.strip() for d in read.headers["cache-control"].split(",")]
         assert STALE_IF_ERROR in directives, path
-        not_modified = request(live_service.port, "GET", path, headers={"If-None-Match": read.headers["etag"]})
+        not_modified = request(service.port, "GET", path, headers={"If-None-Match": read.headers["etag"]})
         assert not_modified.status == 304
         assert not_modified.headers["cache-control"] == read.headers["cache-control"]
     for path, status in (("/products/999999999", 404), ("/products?limit=0", 400), ("/products/abc", 400)):
-        error = request(live_service.port, "GET", path)
+        error = request(service.port, "GET", path)
         assert (error.status, error.headers["cache-control"]) == (status, "no-store"), path
     with make_client({**db_env, "DB_PORT": str(free_port())}, pool_timeout_s=0.5) as down:
         for path in ("/products", f"/products/{item['id']}", "/ready"):
