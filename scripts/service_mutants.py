@@ -488,8 +488,8 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ServiceMutant(
         id="repeated-parameter-last-wins",
         file=CANONICAL,
-        original="names = [name for name, _ in pairs]",
-        replacement="names = list(dict(pairs))",
+        original="Counter(name for name, _ in pairs)",
+        replacement="Counter(dict(pairs))",
         what="repeated query parameters collapsed by a dict: `limit=1&limit=2` served, the last one silently wins",
         tests=(CANONICAL_TESTS,),
     ),
