@@ -82,21 +82,33 @@ def task_lead(root: Path = ROOT) -> timedelta:
 def canonical_query(root: Path = ROOT) -> dict[str, tuple[str, ...]]:
     """The query parameters the API accepts per catalog-read path pattern (S-05).
 
-    service/contract.json ``canonical_query``: a path pattern of the edge's cached behaviors
-    (``/products``, ``/products/*``) to the parameter names its routes accept. The edge keeps
-    only these, in alphabetical order, in the cache key. Read here and nowhere else.
+    service/contract.json ``canonical_query.routes``: each read route of the API (``/products``,
+    ``/products/{id}``, ``/products/sku/{sku}``) to the parameter names it accepts. The edge's
+    cached behaviors match path patterns (``/products``, ``/products/*``), so a route below its
+    first segment becomes the pattern ``/<first segment>/*``, and routes sharing a pattern must
+    accept the same names. The edge keeps only these, in alphabetical order, in the cache key. Read here and
+    nowhere else.
     """
-    where = f"{SERVICE_DIRECTORY}/contract.json canonical_query"
+    where = f"{SERVICE_DIRECTORY}/contract.json canonical_query.routes"
     contract = json.loads((root / SERVICE_DIRECTORY / "contract.json").read_text(encoding="utf-8"))
-    routes = contract.get("canonical_query")
+    section = contract.get("canonical_query")
+    routes = section.get("routes") if isinstance(section, dict) else None
     if not isinstance(routes, dict) or not routes:
-        raise ValueError(f"{where} is missing or empty; allowed: an object from path pattern to parameter names")
-    for pattern, names in routes.items():
+        raise ValueError(f"{where} is missing or empty; allowed: an object from a read route to parameter names")
+    patterns: dict[str, tuple[str, ...]] = {}
+    for route, names in routes.items():
         if not (isinstance(names, list) and all(isinstance(n, str) and n for n in names)):
-            raise ValueError(f"{where} {pattern!r}: {names!r} is not allowed: a list of parameter names")
+            raise ValueError(f"{where} {route!r}: {names!r} is not allowed: a list of parameter names")
         if len(set(names)) != len(names):
-            raise ValueError(f"{where} {pattern!r}: {names!r} is not allowed: each name once")
-    return {pattern: tuple(names) for pattern, names in routes.items()}
+            raise ValueError(f"{where} {route!r}: {names!r} is not allowed: each name once")
+        first, _, rest = route.lstrip("/").partition("/")
+        pattern = f"/{first}/*" if rest else route
+        if patterns.setdefault(pattern, tuple(names)) != tuple(names):
+            raise ValueError(
+                f"{where} {route!r}: {names!r} is not allowed: routes under the edge pattern {pattern} "
+                "must accept the same parameters"
+            )
+    return patterns
 
 
 @dataclass(frozen=True)

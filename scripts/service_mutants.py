@@ -33,6 +33,7 @@ PROTOCOL = "catalog_api/protocol.py"
 CREDENTIALS = "catalog_api/credentials.py"
 CURSOR = "catalog_api/cursor.py"
 MIGRATE = "catalog_api/migrate.py"
+CANONICAL = "catalog_api/canonical.py"
 
 READS = "tests/test_products_read.py"
 WRITES = "tests/test_products_write.py"
@@ -48,6 +49,7 @@ CURSOR_TESTS = "tests/test_cursor.py"
 FREEZE = "tests/test_database_freeze.py"
 MIGRATIONS_TESTS = "tests/test_migrations.py"
 DATABASE_TLS = "tests/test_database_tls.py"
+CANONICAL_TESTS = "tests/test_canonical_urls.py"
 
 SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     # --- SQL: every value a bound parameter ------------------------------------------------
@@ -493,9 +495,9 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ),
     ServiceMutant(
         id="unknown-params-named",
-        file=APP,
-        original='raise ApiError(400, "bad_request", f"{len(unknown)} unknown query parameter(s); allowed: {allowed_text}")',
-        replacement='raise ApiError(400, "bad_request", f"unknown query parameter(s) {\', \'.join(sorted(unknown))[:200]}; allowed: {allowed_text}")',
+        file=CANONICAL,
+        original='return _refusal(f"{len(unknown)} unknown query parameter(s); allowed: {allowed_text}")',
+        replacement="return _refusal(f\"unknown query parameter(s) {', '.join(sorted(unknown))[:200]}; allowed: {allowed_text}\")",
         what="unknown parameter names echoed in the 400: caller input reflected into the answer",
         tests=(READS,),
     ),
@@ -506,5 +508,38 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         replacement="if len(raw) != _RAW_LEN:",
         what="edited cursors accepted",
         tests=(CURSOR_TESTS, READS),
+    ),
+    # --- one canonical URL per read; reads the edge may serve through an origin error -------
+    ServiceMutant(
+        id="repeated-parameter-last-wins",
+        file=CANONICAL,
+        original="Counter(name for name, _ in pairs)",
+        replacement="Counter(dict(pairs))",
+        what="repeated query parameters collapsed by a dict: `limit=1&limit=2` served, the last one silently wins",
+        tests=(CANONICAL_TESTS,),
+    ),
+    ServiceMutant(
+        id="canonical-query-unsorted",
+        file=CANONICAL,
+        original="    canonical.sort()\n",
+        replacement="",
+        what="parameters kept in the caller's order: `?limit=5&category=x` and `?category=x&limit=5` cached apart",
+        tests=(CANONICAL_TESTS,),
+    ),
+    ServiceMutant(
+        id="canonical-path-compared-decoded",
+        file=CANONICAL,
+        original='raw_path: bytes = scope.get("raw_path") or path.encode("utf-8")',
+        replacement='raw_path: bytes = path.encode("utf-8")',
+        what="the decoded path judged: `/products/%31` served as a separate object beside `/products/1`",
+        tests=(CANONICAL_TESTS,),
+    ),
+    ServiceMutant(
+        id="stale-if-error-shortened",
+        file=HTTP,
+        original="STALE_IF_ERROR_S = 300",
+        replacement="STALE_IF_ERROR_S = 30",
+        what="stale-if-error as long as a typical failover alone: the edge shows 503s before the service has recovered",
+        tests=(CANONICAL_TESTS, READS),
     ),
 )

@@ -146,7 +146,7 @@ def test_s05_unknown_query_parameters_are_refused_at_the_edge(synth: Synthesis, 
             _get("/products/42", [("limit", "5")]),
         ],
     )
-    allowed = ", ".join(CONTRACT["canonical_query"]["/products"])
+    allowed = ", ".join(CONTRACT["canonical_query"]["routes"]["/products"])
     for answer, count, names in ((typo, 1, allowed), (extra, 2, allowed), (on_item, 1, "none")):
         assert answer["statusCode"] == 400
         assert answer["headers"]["cache-control"]["value"] == "no-store"
@@ -177,22 +177,34 @@ def test_s05_repeated_query_parameters_are_refused_at_the_edge(synth: Synthesis,
 def test_s05_the_function_keeps_exactly_the_parameters_of_service_contract(synth: Synthesis, tmp_path: Path) -> None:
     code = _function_code(synth, _cached_behaviors(synth)["/products"]["function_association"][0]["function_arn"])
     script = "console.log(JSON.stringify(input.map(acceptedNames)));\n"
-    paths = [SAMPLE_PATH[pattern] for pattern in CONTRACT["canonical_query"]]
+    patterns = main.canonical_query()
+    routes = CONTRACT["canonical_query"]["routes"]
+    # The API's item routes (/products/{id}, /products/sku/{sku}) are the edge's /products/*.
+    assert patterns == {"/products": tuple(routes["/products"]), "/products/*": ()}
+    assert routes["/products/{id}"] == routes["/products/sku/{sku}"] == []
+    paths = [SAMPLE_PATH[pattern] for pattern in patterns]
     in_function = _run(code, tmp_path, script, paths)
-    assert in_function == [sorted(names) for names in CONTRACT["canonical_query"].values()]
-    assert main.canonical_query() == {p: tuple(n) for p, n in CONTRACT["canonical_query"].items()}
+    assert in_function == [sorted(names) for names in patterns.values()]
 
 
 def test_s05_contract_without_canonical_query_is_refused_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "service").mkdir()
     contract = {key: value for key, value in CONTRACT.items() if key != "canonical_query"}
     (tmp_path / "service" / "contract.json").write_text(json.dumps(contract))
-    with pytest.raises(ValueError, match=r"^service/contract.json canonical_query is missing or empty; allowed: "):
+    with pytest.raises(
+        ValueError, match=r"^service/contract.json canonical_query.routes is missing or empty; allowed: "
+    ):
         main.canonical_query(tmp_path)
     (tmp_path / "service" / "contract.json").write_text(
-        json.dumps({**contract, "canonical_query": {"/products": ["limit", "limit"]}})
+        json.dumps({**contract, "canonical_query": {"routes": {"/products": ["limit", "limit"]}}})
     )
     with pytest.raises(ValueError, match=r"'/products': \['limit', 'limit'\] is not allowed: each name once$"):
+        main.canonical_query(tmp_path)
+    # Two item routes behind one edge pattern must accept the same parameters.
+    (tmp_path / "service" / "contract.json").write_text(
+        json.dumps({**contract, "canonical_query": {"routes": {"/products/{id}": [], "/products/sku/{sku}": ["q"]}}})
+    )
+    with pytest.raises(ValueError, match=r"under the edge pattern /products/\* must accept the same parameters$"):
         main.canonical_query(tmp_path)
 
 

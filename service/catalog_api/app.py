@@ -20,6 +20,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from catalog_api import __version__, cursor, repository
+from catalog_api.canonical import REDIRECT_CACHE_CONTROL, CanonicalUrlMiddleware
 from catalog_api.config import Settings
 from catalog_api.credentials import CredentialSource, DbCredentials, SecretsManagerReader
 from catalog_api.db import POOL_TIMEOUT_S, Database, DatabaseUnavailableError
@@ -49,7 +50,6 @@ READY_PATH = "/ready"
 # A product is well under 4 KiB of JSON; a larger body is refused (413) before it is parsed.
 MAX_BODY_BYTES = 16 * 1024
 READY_TIMEOUT_S = 2.0
-_LIST_PARAMS = frozenset({"category", "min_price", "max_price", "q", "limit", "cursor"})
 
 ProductId = Annotated[int, Path(ge=1, le=ID_MAX, description="product id")]
 
@@ -146,23 +146,6 @@ def _is_write_route(scope: Scope) -> bool:
     return any(isinstance(route, APIRoute) and route.matches(scope)[0] == Match.FULL for route in writes.routes)
 
 
-def _reject_unknown_params(request: Request, allowed: frozenset[str]) -> None:
-    # Unknown parameters would only split the edge cache into useless keys. Counted, not named:
-    # a name is caller input, and no input is echoed (a `<script>` name would come back verbatim).
-    unknown = {key for key in request.query_params if key not in allowed}
-    if unknown:
-        allowed_text = ", ".join(sorted(allowed)) if allowed else "none"
-        raise ApiError(400, "bad_request", f"{len(unknown)} unknown query parameter(s); allowed: {allowed_text}")
-
-
-async def _list_params(request: Request) -> None:
-    _reject_unknown_params(request, _LIST_PARAMS)
-
-
-async def _no_params(request: Request) -> None:
-    _reject_unknown_params(request, frozenset())
-
-
 def _validated_query(value: str | None) -> str | None:
     if value is None:
         return None
@@ -183,6 +166,18 @@ probes = APIRouter(tags=["probes"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "bad query or path parameter"},
     503: {"model": ErrorBody, "description": "database unavailable; retry later"},
+}
+# Reads are served at their canonical URL only (catalog_api/canonical.py); other spellings of a
+# valid request are redirected there.
+_READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    301: {
+        "description": "not the canonical URL of this read: Location holds it",
+        "headers": {
+            "Location": {"schema": {"type": "string"}, "description": "the canonical URL, path-absolute"},
+            "Cache-Control": {"schema": {"type": "string", "const": REDIRECT_CACHE_CONTROL}},
+        },
+    },
 }
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
@@ -213,9 +208,14 @@ async def ready(request: Request) -> Response:
 @reads.get(
     "/products",
     response_model=ProductPage,
-    responses=_ERRORS,
-    dependencies=[Depends(_list_params)],
+    responses=_READ_ERRORS,
     summary="List products, filtered, by keyset pages in id order",
+    description=(
+        "Canonical URL: only these parameters, each at most once, none empty, `limit` omitted at its default,"
+        " in alphabetical order; integers without sign, leading zeros or separators; prices with two decimals;"
+        " values percent-encoded except `A-Z a-z 0-9 - . _ ~` (a space is `%20`). Other spellings of a valid"
+        " request answer 301 to the canonical URL; unknown, repeated or empty parameters answer 400."
+    ),
 )
 async def list_products(
     request: Request,
@@ -269,8 +269,7 @@ async def list_products(
 @reads.get(
     "/products/sku/{sku}",
     response_model=Product,
-    responses={**_ERRORS, 404: {"model": ErrorBody, "description": "no such product"}},
-    dependencies=[Depends(_no_params)],
+    responses={**_READ_ERRORS, 404: {"model": ErrorBody, "description": "no such product"}},
     summary="One product by SKU",
 )
 async def get_product_by_sku(request: Request, sku: Annotated[str, Path(pattern=SKU_PATTERN)]) -> Response:
@@ -286,9 +285,9 @@ async def get_product_by_sku(request: Request, sku: Annotated[str, Path(pattern=
 @reads.get(
     "/products/{product_id}",
     response_model=Product,
-    responses={**_ERRORS, 404: {"model": ErrorBody, "description": "no such product"}},
-    dependencies=[Depends(_no_params)],
+    responses={**_READ_ERRORS, 404: {"model": ErrorBody, "description": "no such product"}},
     summary="One product by id",
+    description="Canonical URL: the id in decimal digits without sign, leading zeros or separators, and no query string.",
 )
 async def get_product(request: Request, product_id: ProductId) -> Response:
     async def work(conn: Any) -> dict[str, Any] | None:
@@ -482,7 +481,9 @@ def create_app(
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(DatabaseUnavailableError, _on_db_unavailable)
-    # Added first, so it runs inside the request context (request id, headers, access log).
+    # Added first, so they run inside the request context (request id, headers, access log), and
+    # the canonical-URL check after the write guard (a stranger's write is refused for its token).
+    app.add_middleware(CanonicalUrlMiddleware)
     app.add_middleware(WriteGuardMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES)
 

@@ -10,8 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 # Edge and browsers may reuse a read for 60 s and serve it stale for 30 s more while refetching;
-# a write is visible at the edge within 90 s at worst (README, "Caching").
-READ_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=30"
+# a write is visible at the edge within 90 s at worst (README, "Caching"). While the origin
+# answers 5xx (an Aurora failover: typically within 30 s, and the pool's 5 s wait on top), the
+# edge keeps serving its copy for up to 300 s more instead of the error (CONTRACT.md, "stale-if-error").
+STALE_IF_ERROR_S = 300
+READ_CACHE_CONTROL = f"public, max-age=60, stale-while-revalidate=30, stale-if-error={STALE_IF_ERROR_S}"
 NO_STORE = "no-store"
 JSON_TYPE = "application/json"
 

@@ -93,23 +93,3 @@ def test_startup_budget_is_the_migration_retry_deadline() -> None:
 
     deadline = inspect.signature(upgrade_with_retry).parameters["deadline_s"].default
     assert deadline == CONTRACT["start_within_seconds"]
-
-
-def test_canonical_query_lists_what_each_read_route_accepts() -> None:
-    # The edge rewrites catalog reads to these parameters, sorted (the platform's edge guard):
-    # a name the API accepts but the list lacks would be refused at the edge.
-    from fastapi.routing import APIRoute
-
-    from catalog_api.app import _LIST_PARAMS, _list_params, _no_params, reads
-
-    accepted = {
-        route.path: route.dependant.dependencies[0].call
-        for route in reads.routes
-        if isinstance(route, APIRoute) and route.dependant.dependencies
-    }
-    assert accepted == {
-        "/products": _list_params,
-        "/products/sku/{sku}": _no_params,
-        "/products/{product_id}": _no_params,
-    }
-    assert CONTRACT["canonical_query"] == {"/products": sorted(_LIST_PARAMS), "/products/*": []}
