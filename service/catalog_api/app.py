@@ -28,6 +28,7 @@ from catalog_api.http import cached_json, json_response
 from catalog_api.middleware import HEALTH_PATH, RequestContextMiddleware
 from catalog_api.models import (
     CATEGORY_PATTERN,
+    CURSOR_MAX,
     ID_MAX,
     LIMIT_DEFAULT,
     LIMIT_MAX,
@@ -234,7 +235,7 @@ async def list_products(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
     cursor_token: Annotated[
-        str | None, Query(alias="cursor", max_length=64, description="next_cursor of the previous page")
+        str | None, Query(alias="cursor", max_length=CURSOR_MAX, description="next_cursor of the previous page")
     ] = None,
 ) -> Response:
     filters = repository.ListFilters(

@@ -34,7 +34,17 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from catalog_api.http import json_response
-from catalog_api.models import ID_MAX, LIMIT_DEFAULT, LIMIT_MAX, PRICE_PATTERN, SKU_PATTERN
+from catalog_api.models import (
+    CATEGORY_PATTERN,
+    CURSOR_MAX,
+    ID_MAX,
+    LIMIT_DEFAULT,
+    LIMIT_MAX,
+    NAME_PATTERN,
+    PRICE_PATTERN,
+    QUERY_MAX,
+    SKU_PATTERN,
+)
 
 # The target of a redirect is a function of the URL alone, never of the data, so viewers and
 # the edge may keep it; a day bounds how long a release that changed these rules sees old hops.
@@ -56,10 +66,19 @@ class Value:
     minimum: int | Decimal | None = None
     maximum: int | Decimal | None = None
     default: int | None = None
+    pattern: str | None = None
+    """A text value's pattern, the route's own: a value it refuses is never redirected."""
+    max_length: int | None = None
+    """A text value's longest length, the route's own."""
 
     def canonical(self, raw: str) -> str | None:
         """The canonical spelling of ``raw``, or None when no valid value is spelled (the route refuses it)."""
         if self.kind == "text":
+            # A redirect would only lead to the route's 400: answer that 400 at once instead.
+            if self.max_length is not None and len(raw) > self.max_length:
+                return None
+            if self.pattern is not None and re.search(self.pattern, raw) is None:
+                return None
             return raw
         if self.kind == "integer":
             number = lax_integer(raw)
@@ -88,13 +107,13 @@ class Value:
 
 _PRICE = Value("decimal", minimum=Decimal("0"), maximum=Decimal("99999999.99"))
 VALUES: dict[str, Value] = {
-    "category": Value("text"),
-    "cursor": Value("text"),
+    "category": Value("text", pattern=CATEGORY_PATTERN),
+    "cursor": Value("text", max_length=CURSOR_MAX),
     "id": Value("integer", minimum=1, maximum=ID_MAX),
     "limit": Value("integer", minimum=1, maximum=LIMIT_MAX, default=LIMIT_DEFAULT),
     "max_price": _PRICE,
     "min_price": _PRICE,
-    "q": Value("text"),
+    "q": Value("text", pattern=NAME_PATTERN, max_length=QUERY_MAX),
     "sku": Value("text"),
 }
 

@@ -19,6 +19,8 @@ ID_MAX = 9_223_372_036_854_775_807
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000
 QUERY_MAX = 100
+# The longest next_cursor a list call may be given.
+CURSOR_MAX = 64
 LIMIT_DEFAULT = 20
 LIMIT_MAX = 100
 

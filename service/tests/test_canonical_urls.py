@@ -143,6 +143,22 @@ def test_i16_repeated_or_empty_parameters_are_refused_never_last_one_wins(
             assert json.loads(answer.body) == {"error": "bad_request", "message": message}
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=i%C2%8F%1Ee&limit=66",  # a control character the route refuses, parameters out of order
+        "category=Not+A+Slug",  # not a slug, with + for the spaces
+        "cursor=" + "%41" * 65,  # longer than any cursor, percent-encoded
+    ],
+)
+def test_i16_a_value_the_route_refuses_is_refused_at_once_never_redirected(service: ServiceProcess, query: str) -> None:
+    # A 301 there would send the caller (and the edge's cache) one hop further only to get the 400.
+    for method in ("GET", "HEAD"):
+        answer = request(service.port, method, f"/products?{query}")
+        assert answer.status == 400, (method, answer.status, answer.headers.get("location"))
+        assert answer.headers["cache-control"] == "no-store"
+
+
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("spelling", ["/products/0{id}", "/products/{id_encoded}", "/products/+{id}"])
 def test_i16_a_write_to_another_spelling_of_a_product_url_is_refused_naming_the_canonical_one(
