@@ -260,6 +260,7 @@ def build(scope: Construct, config: Config, *, image: ImageChoice | None = None,
             app_security_group_id=network.app_security_group_id,
             database=DatabaseConnection(
                 host=data.db_host,
+                reader_host=data.reader_endpoint,
                 port=data.db_port,
                 name=data.db_name,
                 secret_arn=data.db_secret_arn,

@@ -367,6 +367,13 @@ MUTANTS: tuple[Mutant, ...] = (
         what="the ALB and the tasks placed in the public subnets",
     ),
     Mutant(
+        id="reads-sent-to-the-writer",
+        file=FARGATE,
+        original='"DB_READER_HOST": database.reader_host,',
+        replacement='"DB_READER_HOST": database.host,',
+        what="the API's reads go to the writer endpoint: the readers autoscaling adds for a sale serve nothing (S-04)",
+    ),
+    Mutant(
         id="vpc-origin-port",
         file=CDN,
         original="http_port=80,",

@@ -50,6 +50,8 @@ FREEZE = "tests/test_database_freeze.py"
 MIGRATIONS_TESTS = "tests/test_migrations.py"
 DATABASE_TLS = "tests/test_database_tls.py"
 CANONICAL_TESTS = "tests/test_canonical_urls.py"
+REPLICA_TESTS = "tests/test_read_replica.py"
+SEARCH_TESTS = "tests/test_search.py"
 
 SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     # --- SQL: every value a bound parameter ------------------------------------------------
@@ -500,6 +502,52 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         replacement="return _refusal(f\"unknown query parameter(s) {', '.join(sorted(unknown))[:200]}; allowed: {allowed_text}\")",
         what="unknown parameter names echoed in the 400: caller input reflected into the answer",
         tests=(READS,),
+    ),
+    ServiceMutant(
+        id="lookup-reads-the-writer",
+        file=APP,
+        original="""    row = await _reader(request).read(work)
+    if row is None:
+        raise ApiError(404, "not_found", "no product has this id")""",
+        replacement="""    row = await _db(request).read(work)
+    if row is None:
+        raise ApiError(404, "not_found", "no product has this id")""",
+        what="lookups by id go to the writer: the readers Aurora adds for a sale take none of that load",
+        tests=(REPLICA_TESTS,),
+    ),
+    ServiceMutant(
+        id="ready-checks-the-writer-only",
+        file=APP,
+        original="pools = {_db(request), _reader(request)}",
+        replacement="pools = {_db(request)}",
+        what="/ready answers 200 while every read fails against an unreachable reader",
+        tests=(REPLICA_TESTS,),
+    ),
+    ServiceMutant(
+        id="searches-queue-for-the-pool",
+        file=APP,
+        original="""        if slots.locked():
+            raise ApiError(""",
+        replacement="""        if False:
+            raise ApiError(""",
+        what="searches beyond their slots wait instead of answering 503 at once",
+        tests=(SEARCH_TESTS,),
+    ),
+    ServiceMutant(
+        id="searches-take-the-whole-pool",
+        file=APP,
+        original="SEARCH_SLOTS = POOL_MAX_SIZE // 2",
+        replacement="SEARCH_SLOTS = POOL_MAX_SIZE * 20",
+        what="the search cap above the pool size: searches starve lookups by id of connections",
+        tests=(SEARCH_TESTS,),
+    ),
+    ServiceMutant(
+        id="lock-waiters-in-a-transaction",
+        file=MIGRATE,
+        original='connection.execution_options(isolation_level="AUTOCOMMIT")',
+        replacement="connection.execution_options(isolation_level=default_level)",
+        what="tasks waiting for the migration lock hold a transaction open: a concurrent index build times out behind them",
+        tests=(MIGRATIONS_TESTS,),
     ),
     ServiceMutant(
         id="cursor-check-skipped",

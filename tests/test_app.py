@@ -259,7 +259,12 @@ def test_r04_on_demand_base_option_keeps_spot_for_the_rest() -> None:
                 rollback_alarm_names=[alarm.alarm_name],
             ),
             database=DatabaseConnection(
-                host="db", port=5432, name="catalog", secret_arn="arn:secret", security_group_id="sg-db"
+                host="db",
+                reader_host="db-ro",
+                port=5432,
+                name="catalog",
+                secret_arn="arn:secret",
+                security_group_id="sg-db",
             ),
             image="123456789012.dkr.ecr.eu-north-1.amazonaws.com/catalog-api@sha256:" + "0" * 64,
             repository_arn="arn:aws:ecr:eu-north-1:123456789012:repository/catalog-api",

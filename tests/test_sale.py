@@ -188,6 +188,17 @@ def test_s04_data_layer_exports_the_reader_endpoint(synth: Synthesis) -> None:
     assert output["value"] == synth.ref("data", "aws_rds_cluster", "reader_endpoint")
 
 
+def test_s04_the_api_reads_from_the_data_layers_reader_endpoint(production_synth: Synthesis) -> None:
+    (container,) = json.loads(production_synth.one("app", "aws_ecs_task_definition")["container_definitions"])
+    environment = {e["name"]: e["value"] for e in container["environment"]}
+    remote = "${data.terraform_remote_state.cross-stack-reference-input-data.outputs."
+    assert environment["DB_READER_HOST"].startswith(remote), environment["DB_READER_HOST"]
+    output = environment["DB_READER_HOST"].removeprefix(remote).removesuffix("}")
+    value = production_synth.stacks["data"]["output"][output]["value"]
+    assert value == production_synth.ref("data", "aws_rds_cluster", "reader_endpoint")
+    assert environment["DB_HOST"] != environment["DB_READER_HOST"]
+
+
 # --- configuration ------------------------------------------------------------------------
 
 BASE_TEXT = 'suffix = "t"\nregion = "eu-north-1"\n[scaling]\nmax_readers = 4\n'

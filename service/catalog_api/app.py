@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -23,7 +25,7 @@ from catalog_api import __version__, cursor, repository
 from catalog_api.canonical import REDIRECT_CACHE_CONTROL, CanonicalUrlMiddleware
 from catalog_api.config import Settings
 from catalog_api.credentials import CredentialSource, DbCredentials, SecretsManagerReader
-from catalog_api.db import POOL_TIMEOUT_S, Database, DatabaseUnavailableError
+from catalog_api.db import POOL_MAX_SIZE, POOL_TIMEOUT_S, Database, DatabaseUnavailableError
 from catalog_api.http import cached_json, json_response
 from catalog_api.middleware import HEALTH_PATH, RequestContextMiddleware
 from catalog_api.models import (
@@ -35,6 +37,7 @@ from catalog_api.models import (
     NAME_PATTERN,
     PRICE_PATTERN,
     QUERY_MAX,
+    QUERY_MIN,
     SKU_PATTERN,
     ErrorBody,
     Product,
@@ -51,6 +54,11 @@ READY_PATH = "/ready"
 # A product is well under 4 KiB of JSON; a larger body is refused (413) before it is parsed.
 MAX_BODY_BYTES = 16 * 1024
 READY_TIMEOUT_S = 2.0
+# Searches may hold at most half of the read pool at once, so lookups by id or SKU always find a
+# connection however many searches arrive; a search beyond that answers 503 at once, not queued.
+SEARCH_SLOTS = POOL_MAX_SIZE // 2
+# A refused search is cheap to retry: slots free up as fast as searches finish (well under 5 s).
+SEARCH_RETRY_AFTER_S = 1
 
 ProductId = Annotated[int, Path(ge=1, le=ID_MAX, description="product id")]
 
@@ -89,7 +97,14 @@ def build_credentials(settings: Settings) -> CredentialSource:
 
 
 def _db(request: Request) -> Database:
+    """The writer's pool: writes (and nothing else) go there."""
     database: Database = request.app.state.db
+    return database
+
+
+def _reader(request: Request) -> Database:
+    """The reader's pool (DB_READER_HOST), or the writer's when no reader host is configured."""
+    database: Database = request.app.state.reader
     return database
 
 
@@ -166,7 +181,7 @@ probes = APIRouter(tags=["probes"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "bad query or path parameter"},
-    503: {"model": ErrorBody, "description": "database unavailable; retry later"},
+    503: {"model": ErrorBody, "description": "database unavailable, or too many searches at once; retry later"},
 }
 # Reads are served at their canonical URL only (catalog_api/canonical.py); other spellings of a
 # valid request are redirected there.
@@ -197,11 +212,14 @@ async def health() -> Response:
 @probes.get(
     READY_PATH,
     response_model=Status,
-    summary="Readiness: the database answers and the app role can read the catalog",
-    responses={503: {"model": Status, "description": "database not reachable"}},
+    summary="Readiness: the writer and the reader answer and the app role can read the catalog on both",
+    responses={503: {"model": Status, "description": "writer or reader not reachable"}},
 )
 async def ready(request: Request) -> Response:
-    if await _db(request).ping(READY_TIMEOUT_S):
+    # Both, checked at once: reads need the reader and writes the writer, so the service is not
+    # ready when either is unreachable.
+    pools = {_db(request), _reader(request)}
+    if all(await asyncio.gather(*(pool.ping(READY_TIMEOUT_S) for pool in pools))):
         return json_response({"status": "ready"})
     return json_response({"status": "unavailable"}, status_code=503)
 
@@ -230,7 +248,10 @@ async def list_products(
     q: Annotated[
         str | None,
         Query(
-            min_length=1, max_length=QUERY_MAX, pattern=NAME_PATTERN, description="case-insensitive text in the name"
+            min_length=QUERY_MIN,
+            max_length=QUERY_MAX,
+            pattern=NAME_PATTERN,
+            description=f"case-insensitive text in the name, {QUERY_MIN} to {QUERY_MAX} characters",
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
@@ -259,7 +280,19 @@ async def list_products(
     async def work(conn: Any) -> list[dict[str, Any]]:
         return await repository.list_products(conn, filters, after_id, limit)
 
-    rows = await _db(request).read(work)
+    if filters.q is None:
+        rows = await _reader(request).read(work)
+    else:
+        slots: asyncio.Semaphore = request.app.state.search_slots
+        if slots.locked():
+            raise ApiError(
+                503,
+                "search_busy",
+                "too many searches at once; retry shortly",
+                {"Retry-After": str(SEARCH_RETRY_AFTER_S)},
+            )
+        async with slots:
+            rows = await _reader(request).read(work)
     page = rows[:limit]
     next_cursor = cursor.encode(page[-1]["id"], digest) if len(rows) > limit else None
     return cached_json(
@@ -277,7 +310,7 @@ async def get_product_by_sku(request: Request, sku: Annotated[str, Path(pattern=
     async def work(conn: Any) -> dict[str, Any] | None:
         return await repository.get_by_sku(conn, sku)
 
-    row = await _db(request).read(work)
+    row = await _reader(request).read(work)
     if row is None:
         raise ApiError(404, "not_found", "no product has this SKU")
     return cached_json(request, repository.to_json(row))
@@ -294,7 +327,7 @@ async def get_product(request: Request, product_id: ProductId) -> Response:
     async def work(conn: Any) -> dict[str, Any] | None:
         return await repository.get_by_id(conn, product_id)
 
-    row = await _db(request).read(work)
+    row = await _reader(request).read(work)
     if row is None:
         raise ApiError(404, "not_found", "no product has this id")
     return cached_json(request, repository.to_json(row))
@@ -447,8 +480,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings, creds, pool_timeout_s=pool_timeout_s)
+        # Reads go to DB_READER_HOST on a pool of their own; without it they share the writer's.
+        reader = (
+            Database(replace(settings, db_host=settings.reader_host), creds, pool_timeout_s=pool_timeout_s)
+            if settings.db_reader_host is not None
+            else database
+        )
         app.state.db = database
+        app.state.reader = reader
+        app.state.search_slots = asyncio.Semaphore(SEARCH_SLOTS)
         await database.open()
+        if reader is not database:
+            await reader.open()
         if not settings.writes_enabled:
             reason = "no ADMIN_TOKEN" if settings.admin_token is None else "ADMIN_TOKEN shorter than 16 characters"
             log.warning("writes are disabled", extra={"fields": {"event": "writes_disabled", "reason": reason}})
@@ -458,6 +501,8 @@ def create_app(
         try:
             yield
         finally:
+            if reader is not database:
+                await reader.close()
             await database.close()
             log.info("service stopped", extra={"fields": {"event": "stopped"}})
 

@@ -35,7 +35,9 @@ class Settings:
     port: int = 3000
     """PORT: TCP port on 0.0.0.0 (default 3000)."""
     db_host: str = "localhost"
-    """DB_HOST: PostgreSQL host name (default localhost)."""
+    """DB_HOST: PostgreSQL host name, the writer: writes and migrations (default localhost)."""
+    db_reader_host: str | None = None
+    """DB_READER_HOST: host catalog reads go to, e.g. Aurora's reader endpoint (default: none, reads use DB_HOST)."""
     db_port: int = 5432
     """DB_PORT: PostgreSQL port (default 5432)."""
     db_name: str = "catalog"
@@ -58,6 +60,11 @@ class Settings:
     """ADMIN_TOKEN: bearer token for writes (default: none, writes answer 403)."""
     admin_token_secret_arn: str | None = None
     """ADMIN_TOKEN_SECRET_ARN: secret holding that token, read at start with the task role (default: none)."""
+
+    @property
+    def reader_host(self) -> str:
+        """Where reads go: DB_READER_HOST, or the writer when it is unset (local runs)."""
+        return self.db_reader_host or self.db_host
 
     @property
     def writes_enabled(self) -> bool:
@@ -93,6 +100,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     db_host = environ.get("DB_HOST", "").strip() or "localhost"
     if not _HOST.match(db_host):
         raise ConfigError("DB_HOST must be a host name or IP address")
+    db_reader_host = _optional(environ, "DB_READER_HOST")
+    if db_reader_host is not None and not _HOST.match(db_reader_host.strip()):
+        raise ConfigError("DB_READER_HOST must be a host name or IP address")
     db_name = environ.get("DB_NAME", "").strip() or "catalog"
     if not _IDENT.match(db_name):
         raise ConfigError("DB_NAME must be 1-63 characters: letters, digits, _ $ -, starting with a letter or _")
@@ -126,6 +136,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return Settings(
         port=_port(environ, "PORT", 3000),
         db_host=db_host,
+        db_reader_host=db_reader_host.strip() if db_reader_host else None,
         db_port=_port(environ, "DB_PORT", 5432),
         db_name=db_name,
         db_user=db_user,

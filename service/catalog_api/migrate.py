@@ -101,12 +101,21 @@ def _wait_for_lock(connection: sa.Connection, lock_wait_s: float) -> None:
     # Polled rather than pg_advisory_lock, whose wait no lock_timeout bounds: a session that holds
     # the lock and hangs must not keep this task from starting (or failing) within its budget.
     deadline = time.monotonic() + lock_wait_s
-    while not connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}).scalar():
-        if time.monotonic() >= deadline:
-            raise MigrationLockTimeoutError(
-                f"another session held the migration lock for more than {lock_wait_s:g} s; giving up"
-            )
-        time.sleep(_LOCK_POLL_S)
+    # Polled in autocommit, outside any transaction: CREATE INDEX CONCURRENTLY in the holder's
+    # migration waits for every open transaction, and would hit its lock timeout behind the
+    # tasks waiting here.
+    default_level = connection.default_isolation_level
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        while not connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}).scalar():
+            if time.monotonic() >= deadline:
+                raise MigrationLockTimeoutError(
+                    f"another session held the migration lock for more than {lock_wait_s:g} s; giving up"
+                )
+            time.sleep(_LOCK_POLL_S)
+    finally:
+        connection.commit()
+        connection.execution_options(isolation_level=default_level)
 
 
 def run(

@@ -18,6 +18,8 @@ STOCK_MAX = 2_147_483_647
 ID_MAX = 9_223_372_036_854_775_807
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000
+# A search needs at least one trigram for the name index to narrow it (shorter ones would scan it whole).
+QUERY_MIN = 3
 QUERY_MAX = 100
 # The longest next_cursor a list call may be given.
 CURSOR_MAX = 64

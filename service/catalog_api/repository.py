@@ -33,7 +33,7 @@ class ListFilters:
     max_price: Decimal | None = None
     """Highest price, inclusive (default: none)."""
     q: str | None = None
-    """Case-insensitive substring of the name (default: none)."""
+    """Case-insensitive substring of the name, served by the trigram index (default: none)."""
 
 
 def _like_pattern(text: str) -> str:
@@ -53,10 +53,8 @@ def to_json(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def list_products(
-    conn: psycopg.AsyncConnection[Any], filters: ListFilters, after_id: int | None, limit: int
-) -> list[dict[str, Any]]:
-    """Up to `limit + 1` rows in id order after `after_id` (the extra row tells whether a next page exists)."""
+def list_query(filters: ListFilters, after_id: int | None, limit: int) -> tuple[sql.Composed, list[Any]]:
+    """The listing's SQL and its bound parameters (also what the tests EXPLAIN)."""
     where: list[sql.Composable] = []
     params: list[Any] = []
     if after_id is not None:
@@ -79,6 +77,14 @@ async def list_products(
         where=sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
     )
     params.append(limit + 1)
+    return query, params
+
+
+async def list_products(
+    conn: psycopg.AsyncConnection[Any], filters: ListFilters, after_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit + 1` rows in id order after `after_id` (the extra row tells whether a next page exists)."""
+    query, params = list_query(filters, after_id, limit)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)
         return await cur.fetchall()

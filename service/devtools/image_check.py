@@ -361,14 +361,15 @@ def local_environment(
     """(the container's variables for this machine, SecretString by ARN for the Secrets Manager stand-in).
 
     Every name the task definition lists is passed; literal values unchanged except the addresses
-    (DB_HOST, DB_PORT, PORT: the container shares this machine's network); Terraform references
+    (DB_HOST, DB_READER_HOST, DB_PORT, PORT: the container shares this machine's network); Terraform references
     to secret ARNs become local ARNs that the stand-in serves.
     """
     region = definition.environment.get("AWS_REGION", "eu-north-1")
     env: dict[str, str] = {}
     served: dict[str, str] = {}
     for name, value in definition.environment.items():
-        if name == "DB_HOST":
+        if name in ("DB_HOST", "DB_READER_HOST"):
+            # One local server stands in for Aurora's writer and reader endpoints alike.
             env[name] = "127.0.0.1"
         elif name == "DB_PORT":
             env[name] = str(db.port)

@@ -26,6 +26,12 @@ import psycopg
 MASTER_USER = "catalog_master"
 DATABASE = "catalog"
 _SERVER_USER = "postgres"
+# Durability is irrelevant for a throwaway cluster; fsync=off keeps the tests fast. A replica
+# needs max_connections at least the primary's, so both take these.
+_THROWAWAY_OPTIONS = (
+    " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    " -c password_encryption=scram-sha-256"
+)
 
 
 class PostgresUnavailableError(RuntimeError):
@@ -73,6 +79,8 @@ class PostgresServer:
     """Password of the bootstrap superuser `postgres` (default: random)."""
     master_password: str
     """Password of the Aurora-like master role (default: random)."""
+    host: str = "127.0.0.1"
+    """Loopback address it listens on (default 127.0.0.1; a replica takes another, on the same port)."""
     _run_as: str | None = field(default=None, repr=False)
 
     @property
@@ -103,7 +111,7 @@ class PostgresServer:
         if password is None:
             password = self.master_password if user == MASTER_USER else self.superuser_password
         return psycopg.conninfo.make_conninfo(
-            host="127.0.0.1", port=self.port, user=user, password=password, dbname=dbname, sslmode="disable"
+            host=self.host, port=self.port, user=user, password=password, dbname=dbname, sslmode="disable"
         )
 
     def admin(self, dbname: str = DATABASE) -> psycopg.Connection[tuple[object, ...]]:
@@ -113,7 +121,7 @@ class PostgresServer:
     def env(self) -> dict[str, str]:
         """The contract's database variables for a service process talking to this server."""
         return {
-            "DB_HOST": "127.0.0.1",
+            "DB_HOST": self.host,
             "DB_PORT": str(self.port),
             "DB_NAME": DATABASE,
             "DB_USER": MASTER_USER,
@@ -167,11 +175,9 @@ def start(*, port: int | None = None, log_statements: bool = False) -> PostgresS
             timeout=120,
         )
         pwfile.unlink()
-        # Durability is irrelevant for a throwaway cluster; fsync=off keeps the tests fast.
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={server.port} -c unix_socket_directories={root}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-            " -c password_encryption=scram-sha-256"
+            + _THROWAWAY_OPTIONS
         )
         if log_statements:
             options += " -c log_statement=all"
@@ -213,6 +219,74 @@ def start(*, port: int | None = None, log_statements: bool = False) -> PostgresS
         server.stop()
         raise PostgresUnavailableError(f"throwaway PostgreSQL did not start: {exc} {last_line}".strip()) from exc
     return server
+
+
+def start_replica(primary: PostgresServer, *, host: str = "127.0.0.2") -> PostgresServer:
+    """A hot standby of `primary`, streaming its WAL, on `host` and the primary's port.
+
+    Like an Aurora reader: the same databases and roles, read-only, a little behind the writer;
+    on its own address and the same port, as the reader endpoint is beside the cluster endpoint.
+    """
+    root = Path(tempfile.mkdtemp(prefix="catalog-pg-replica-"))
+    if primary._run_as:
+        entry = pwd.getpwnam(primary._run_as)
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+    replica = PostgresServer(
+        root=root,
+        port=primary.port,
+        bindir=primary.bindir,
+        superuser_password=primary.superuser_password,
+        master_password=primary.master_password,
+        host=host,
+        _run_as=primary._run_as,
+    )
+    # The password in a passfile, not in the command line that an error message would repeat.
+    passfile = root / "pgpass"
+    passfile.write_text(f"{primary.host}:{primary.port}:*:{_SERVER_USER}:{primary.superuser_password}\n")
+    passfile.chmod(0o600)
+    if primary._run_as:
+        os.chown(passfile, pwd.getpwnam(primary._run_as).pw_uid, -1)
+    source = psycopg.conninfo.make_conninfo(
+        host=primary.host, port=primary.port, user=_SERVER_USER, passfile=str(passfile)
+    )
+    try:
+        # -R writes the standby signal and primary_conninfo: the copy starts as a streaming standby.
+        # A fast checkpoint: the default spread one makes the copy wait a minute or more.
+        replica._cmd(
+            [
+                str(primary.bindir / "pg_basebackup"),
+                "-d",
+                source,
+                "-D",
+                str(replica.datadir),
+                "-R",
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+            ],
+            timeout=120,
+        )
+        options = (
+            f"-c listen_addresses={host} -c port={primary.port} -c unix_socket_directories={root} -c hot_standby=on"
+            + _THROWAWAY_OPTIONS
+        )
+        replica._cmd(
+            [
+                str(primary.bindir / "pg_ctl"),
+                *("-D", str(replica.datadir), "-l", str(replica.logfile), "-o", options),
+                *("-w", "-t", "60", "start"),
+            ],
+            timeout=90,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) and exc.stderr else ""
+        if replica.logfile.exists():
+            detail = " ".join((detail, *replica.logfile.read_text().strip().splitlines()[-1:]))
+        replica.stop()
+        raise PostgresUnavailableError(
+            f"replica of the throwaway PostgreSQL did not start: {exc} {detail}".strip()
+        ) from exc
+    return replica
 
 
 @contextlib.contextmanager

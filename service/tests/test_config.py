@@ -35,6 +35,7 @@ def test_defaults_match_the_contract() -> None:
         ("AWS_REGION", "mars-1", "AWS_REGION must be an AWS region name"),
         ("DB_SECRET_ARN", "not-an-arn", "DB_SECRET_ARN must be a Secrets Manager secret ARN"),
         ("DB_HOST", "bad host;", "DB_HOST must be a host name"),
+        ("DB_READER_HOST", "bad host;", "DB_READER_HOST must be a host name"),
         ("DB_NAME", "1db", "DB_NAME must be 1-63 characters"),
         ("DB_SSLROOTCERT", "/nonexistent/rds-ca-bundle.pem", "DB_SSLROOTCERT must name a readable PEM file"),
         ("DB_SSLROOTCERT", "/etc/hostname", "DB_SSLROOTCERT must name a readable PEM file"),
@@ -45,6 +46,12 @@ def test_a_bad_variable_is_named_in_one_line(name: str, value: str, expected: st
         load_settings({**BASE, name: value})
     assert str(info.value).startswith(expected)
     assert "\n" not in str(info.value)
+
+
+def test_i16_reads_use_the_writer_unless_a_reader_host_is_set() -> None:
+    assert load_settings({**BASE, "DB_HOST": "writer.internal"}).reader_host == "writer.internal"
+    both = load_settings({**BASE, "DB_HOST": "writer.internal", "DB_READER_HOST": " reader.internal "})
+    assert (both.db_host, both.reader_host) == ("writer.internal", "reader.internal")
 
 
 def test_credentials_are_required_unless_the_secret_can_be_read() -> None:

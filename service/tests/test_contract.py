@@ -39,6 +39,7 @@ def test_every_contract_variable_is_read(tmp_path: Path) -> None:
     env = {
         "PORT": "3001",
         "DB_HOST": "db.example.internal",
+        "DB_READER_HOST": "db-ro.example.internal",
         "DB_PORT": "5433",
         "DB_NAME": "shop",
         "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-north-1:123456789012:secret:rds!cluster-x",
@@ -75,6 +76,7 @@ def test_every_contract_variable_is_read(tmp_path: Path) -> None:
     assert (settings.db_user, settings.db_password, settings.writes_enabled) == ("master", "pw", True)
     assert settings.admin_token_secret_arn == env["ADMIN_TOKEN_SECRET_ARN"]
     assert settings.db_sslrootcert == env["DB_SSLROOTCERT"]
+    assert settings.reader_host == "db-ro.example.internal"
 
 
 def test_secret_keys_are_those_of_the_rds_managed_secret() -> None:

@@ -81,6 +81,7 @@ def test_every_variable_the_task_definition_lists_is_passed_and_only_addresses_a
     environment = [
         {"name": "PORT", "value": "3000"},
         {"name": "DB_HOST", "value": "${data.terraform_remote_state.data.outputs.endpoint}"},
+        {"name": "DB_READER_HOST", "value": "${data.terraform_remote_state.data.outputs.reader_endpoint}"},
         {"name": "DB_PORT", "value": "5432"},
         {"name": "DB_NAME", "value": "catalog"},
         {"name": "DB_SSLMODE", "value": "require"},
@@ -94,7 +95,12 @@ def test_every_variable_the_task_definition_lists_is_passed_and_only_addresses_a
     definition = image_check.read_container_definition(stack)
     env, served = image_check.local_environment(definition, _server(), port=40000, secrets_port=40001)
     assert {e["name"] for e in environment} | {"DB_USER", "DB_PASSWORD"} <= set(env)
-    assert (env["DB_HOST"], env["DB_PORT"], env["PORT"]) == ("127.0.0.1", "54321", "40000")
+    assert (env["DB_HOST"], env["DB_READER_HOST"], env["DB_PORT"], env["PORT"]) == (
+        "127.0.0.1",
+        "127.0.0.1",
+        "54321",
+        "40000",
+    )
     assert (env["DB_SSLMODE"], env["DB_NAME"], env["LOG_LEVEL"]) == ("require", "catalog", "info")
     assert (env["DB_USER"], env["DB_PASSWORD"]) == ("catalog_master", "master-pw")
     assert served[env["ADMIN_TOKEN_SECRET_ARN"]] == image_check.ADMIN_TOKEN

@@ -28,13 +28,13 @@ def _lint(capsys: pytest.CaptureFixture[str], *folders: str) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("folder", "file_name", "rule"),
     [
-        ("required_column", "0002_add_weight_required.py", "adding-required-field"),
-        ("blocking_index", "0002_index_name_blocking.py", "require-concurrent-index-creation"),
-        ("dropped_column", "0002_drop_description.py", "ban-drop-column"),
-        ("renamed_column", "0002_rename_name_to_title.py", "renaming-column"),
+        ("required_column", "0003_add_weight_required.py", "adding-required-field"),
+        ("blocking_index", "0003_index_name_blocking.py", "require-concurrent-index-creation"),
+        ("dropped_column", "0003_drop_description.py", "ban-drop-column"),
+        ("renamed_column", "0003_rename_name_to_title.py", "renaming-column"),
         (
             "concurrent_in_transaction",
-            "0002_index_concurrently_in_transaction.py",
+            "0003_index_concurrently_in_transaction.py",
             "ban-concurrent-index-creation-in-transaction",
         ),
     ],
@@ -46,7 +46,7 @@ def test_s03_lint_refuses_an_unsafe_migration_by_its_file_name(
     assert code == 1, out
     path = f"tests/migration_examples/{folder}/{file_name}"
     assert f"{path}: REFUSED by squawk ({rule})" in out, out
-    assert out.splitlines()[-1].startswith(f"migration lint: 1 of 2 migrations refused: {path} ")
+    assert out.splitlines()[-1].startswith(f"migration lint: 1 of 3 migrations refused: {path} ")
     assert f"{REAL}: ok" in out
 
 
@@ -68,7 +68,7 @@ def test_s03_lint_passes_the_service_migrations() -> None:
 def test_s03_lint_passes_an_expand_release_with_a_concurrent_index(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _lint(capsys, "expand")
     assert code == 0, out
-    assert "tests/migration_examples/expand/0003_index_weight_concurrently.py: ok" in out
+    assert "tests/migration_examples/expand/0004_index_weight_concurrently.py: ok" in out
 
 
 def test_s03_lint_lets_a_contract_step_allow_its_rule_with_a_reason(
@@ -76,15 +76,15 @@ def test_s03_lint_lets_a_contract_step_allow_its_rule_with_a_reason(
 ) -> None:
     code, out = _lint(capsys, "contract")
     assert code == 0, out
-    assert "0002_contract_drop_description.py allows ban-drop-column (LINT_ALLOW): no version since 1.4" in out
-    text = (EXAMPLES / "contract" / "0002_contract_drop_description.py").read_text()
-    (tmp_path / "0002_contract_without_reason.py").write_text(
+    assert "0003_contract_drop_description.py allows ban-drop-column (LINT_ALLOW): no version since 1.4" in out
+    text = (EXAMPLES / "contract" / "0003_contract_drop_description.py").read_text()
+    (tmp_path / "0003_contract_without_reason.py").write_text(
         text.replace('"no version since 1.4 reads or writes products.description"', '" "')
     )
     assert migration_lint.main(["--versions", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "0002_contract_without_reason.py: REFUSED: its SQL cannot be rendered offline" not in out
-    assert "0002_contract_without_reason.py: REFUSED" in out and "LINT_ALLOW must map each rule" in out
+    assert "0003_contract_without_reason.py: REFUSED: its SQL cannot be rendered offline" not in out
+    assert "0003_contract_without_reason.py: REFUSED" in out and "LINT_ALLOW must map each rule" in out
 
 
 def test_s03_lint_without_squawk_stops_in_one_line(

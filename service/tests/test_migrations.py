@@ -115,7 +115,7 @@ def test_concurrent_upgrades_apply_once(server: pgserver.PostgresServer, setting
         thread.join(timeout=60)
     assert errors == []
     with server.admin() as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
 
 
 def test_upgrade_gives_up_after_its_deadline_when_the_database_is_unreachable(settings: Settings) -> None:

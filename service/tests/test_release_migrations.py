@@ -124,7 +124,7 @@ def _seed_out_of_stock_product(server: pgserver.PostgresServer) -> None:
 def test_s03_two_concurrent_starters_apply_each_migration_once(
     server: pgserver.PostgresServer, settings: Settings
 ) -> None:
-    # Outside the migrations, owned by the user they run as: 0002 appends a row each time it runs.
+    # Outside the migrations, owned by the user they run as: 0003 appends a row each time it runs.
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute("CREATE TABLE migration_runs (revision text NOT NULL, at timestamptz DEFAULT clock_timestamp())")
     # Both starters are made to overlap: the test holds the lock until both wait for it, so a
@@ -140,8 +140,8 @@ def test_s03_two_concurrent_starters_apply_each_migration_once(
     outputs = [p.communicate(timeout=60)[0] for p in starters]
     assert [p.returncode for p in starters] == [0, 0], outputs
     with server.admin() as conn:
-        assert conn.execute("SELECT revision FROM migration_runs").fetchall() == [("0002",)]
-    assert _version(server) == [("0002",)]
+        assert conn.execute("SELECT revision FROM migration_runs").fetchall() == [("0003",)]
+    assert _version(server) == [("0003",)]
     # Both really started the upgrade: the one that waited found the head and did nothing.
     assert all('"event": "migrated"' in out for out in outputs), outputs
 
@@ -166,7 +166,7 @@ def test_s03_a_task_listens_only_after_the_migrations(server: pgserver.PostgresS
                 assert task.poll() is None, task.communicate()[0]
                 time.sleep(0.1)
             assert request(port, "GET", "/health").status == 200
-            assert _version(server) == [("0001",)]
+            assert _version(server) == [("0002",)]
         finally:
             task.terminate()
             task.communicate(timeout=30)
@@ -179,7 +179,7 @@ def test_s03_a_failed_migration_stops_the_task_before_it_listens_with_nothing_ha
     _seed_out_of_stock_product(server)
     before = _schema(server)
     port = free_port()
-    # The release's 0002 expands (a column, a table); its 0003 then fails on the data it finds.
+    # The release's 0003 expands (a column, a table); its 0004 then fails on the data it finds.
     task = _start(server, ["failing_release"], "serve", port=port)
     listened = False
     deadline = time.monotonic() + 60
@@ -204,17 +204,17 @@ def test_s03_a_concurrent_index_revision_commits_the_revisions_before_it_and_run
     with pytest.raises(sa.exc.IntegrityError, match="products_stock_not_negative"):
         migrate.upgrade(settings, build_credentials(settings))
     schema = _schema(server)
-    # 0002 was committed when 0003's autocommit block began; 0003's index was built outside any
-    # transaction, but its version stamp rode in the transaction that 0004 then rolled back.
-    assert schema["version"] == [("0002",)]
+    # 0003 was committed when 0004's autocommit block began; 0004's index was built outside any
+    # transaction, but its version stamp rode in the transaction that 0005 then rolled back.
+    assert schema["version"] == [("0003",)]
     assert any(column[:2] == ("products", "weight_g") for column in schema["columns"])
     assert not any(column[1] == "origin" for column in schema["columns"])
     assert _index_valid(server, "products_weight_idx")
-    # So 0003 runs again on the next start: re-runnable by construction (DROP ... IF EXISTS first).
+    # So 0004 runs again on the next start: re-runnable by construction (DROP ... IF EXISTS first).
     with server.admin() as conn:
         conn.execute("UPDATE products SET stock = 1")
     migrate.upgrade(settings, build_credentials(settings))
-    assert _version(server) == [("0004",)]
+    assert _version(server) == [("0005",)]
     assert _index_valid(server, "products_weight_idx")
 
 
@@ -234,10 +234,10 @@ def test_s03_an_older_version_starts_on_the_newer_schema_of_a_release(
     with monkeypatch.context() as patched:
         _with_versions(patched, "expand")
         migrate.upgrade(settings, build_credentials(settings))
-    assert _version(server) == [("0003",)]
+    assert _version(server) == [("0004",)]
     with caplog.at_level(logging.WARNING, logger="catalog_api.migrate"):
         migrate.upgrade(settings, build_credentials(settings))
-    assert _version(server) == [("0003",)]
+    assert _version(server) == [("0004",)]
     assert any(getattr(r, "fields", {}).get("event") == "migrate_skipped_newer_schema" for r in caplog.records)
 
 

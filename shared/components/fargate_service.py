@@ -83,7 +83,9 @@ class DatabaseConnection:
     """How the container reaches PostgreSQL (R-05)."""
 
     host: str
-    """Writer endpoint host name."""
+    """Writer endpoint host name: the API's writes and migrations."""
+    reader_host: str
+    """Reader endpoint host name: the API's catalog reads (DB_READER_HOST), spread over the readers."""
     port: int
     """PostgreSQL port, e.g. 5432."""
     name: str
@@ -361,6 +363,7 @@ class FargateService(Construct):
             environment = {
                 "PORT": str(props.container_port),
                 "DB_HOST": database.host,
+                "DB_READER_HOST": database.reader_host,
                 "DB_PORT": str(database.port),
                 "DB_NAME": database.name,
                 "DB_SECRET_ARN": database.secret_arn,

@@ -1,18 +1,18 @@
-"""Unsafe: a NOT NULL column without a default (the running version's INSERTs fail)."""
+"""Expand, safe: a nullable column the running version ignores."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("products", sa.Column("weight_g", sa.Integer, nullable=False))
+    op.add_column("products", sa.Column("weight_g", sa.BigInteger, nullable=True))
 
 
 def downgrade() -> None:

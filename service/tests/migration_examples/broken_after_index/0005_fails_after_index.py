@@ -1,12 +1,12 @@
-"""Fails on existing data after 0003's autocommit block: 0002 is committed, 0003 has built its index."""
+"""Fails on existing data after 0004's autocommit block: 0003 is committed, 0004 has built its index."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
