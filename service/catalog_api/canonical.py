@@ -43,6 +43,7 @@ from catalog_api.models import (
     NAME_PATTERN,
     PRICE_PATTERN,
     QUERY_MAX,
+    QUERY_MIN,
     SKU_PATTERN,
 )
 
@@ -70,12 +71,16 @@ class Value:
     """A text value's pattern, the route's own: a value it refuses is never redirected."""
     max_length: int | None = None
     """A text value's longest length, the route's own."""
+    min_length: int | None = None
+    """A text value's shortest length, the route's own."""
 
     def canonical(self, raw: str) -> str | None:
         """The canonical spelling of ``raw``, or None when no valid value is spelled (the route refuses it)."""
         if self.kind == "text":
             # A redirect would only lead to the route's 400: answer that 400 at once instead.
             if self.max_length is not None and len(raw) > self.max_length:
+                return None
+            if self.min_length is not None and len(raw) < self.min_length:
                 return None
             if self.pattern is not None and re.search(self.pattern, raw) is None:
                 return None
@@ -113,7 +118,7 @@ VALUES: dict[str, Value] = {
     "limit": Value("integer", minimum=1, maximum=LIMIT_MAX, default=LIMIT_DEFAULT),
     "max_price": _PRICE,
     "min_price": _PRICE,
-    "q": Value("text", pattern=NAME_PATTERN, max_length=QUERY_MAX),
+    "q": Value("text", pattern=NAME_PATTERN, max_length=QUERY_MAX, min_length=QUERY_MIN),
     "sku": Value("text"),
 }
 

@@ -149,6 +149,7 @@ def test_i16_repeated_or_empty_parameters_are_refused_never_last_one_wins(
         "q=i%C2%8F%1Ee&limit=66",  # a control character the route refuses, parameters out of order
         "category=Not+A+Slug",  # not a slug, with + for the spaces
         "cursor=" + "%41" * 65,  # longer than any cursor, percent-encoded
+        "q=ab&limit=5",  # a search shorter than three characters, parameters out of order
     ],
 )
 def test_i16_a_value_the_route_refuses_is_refused_at_once_never_redirected(service: ServiceProcess, query: str) -> None:
