@@ -496,6 +496,14 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         tests=(LOGGING,),
     ),
     ServiceMutant(
+        id="canonical-text-unvalidated",
+        file=CANONICAL,
+        original="            if self.pattern is not None and re.search(self.pattern, raw) is None:\n                return None\n",
+        replacement="",
+        what="a text value the route refuses is redirected first: one more hop, and a 301 the edge caches for a day",
+        tests=(CANONICAL_TESTS,),
+    ),
+    ServiceMutant(
         id="unknown-params-named",
         file=CANONICAL,
         original='return _refusal(f"{len(unknown)} unknown query parameter(s); allowed: {allowed_text}")',
