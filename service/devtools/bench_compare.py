@@ -87,7 +87,8 @@ def hey_run(pid: int, url: str, rate: float, seconds: int) -> Sample:
 
 def export_service(rev: str, into: Path) -> Path:
     """REV's `service/` directory, unpacked under `into`."""
-    archive = into / "old.tar"
+    into.mkdir(parents=True)
+    archive = into / "service.tar"
     top = subprocess.run(
         ["git", "-C", str(SERVICE_DIR), "rev-parse", "--show-toplevel"], check=True, capture_output=True, text=True
     ).stdout.strip()
@@ -139,10 +140,16 @@ def same_answers(old_base: str, new_base: str) -> list[str]:
 
 
 def report(
-    rev: str, rate: float, rounds: int, seconds: int, load: tuple[float, float], results: dict[str, dict[str, Samples]]
+    rev: str,
+    new_rev: str,
+    rate: float,
+    rounds: int,
+    seconds: int,
+    load: tuple[float, float],
+    results: dict[str, dict[str, Samples]],
 ) -> str:
     lines = [
-        f"Old: `{rev}`; new: the working tree. One uvicorn worker each, {PRODUCTS} products, loopback,"
+        f"Old: `{rev}`; new: `{new_rev}`. One uvicorn worker each, {PRODUCTS} products, loopback,"
         f" {os.cpu_count()} cores shared with PostgreSQL and hey; {rounds} rounds of {seconds} s per call and"
         f" service, old and new alternating, paced at {rate:.0f} requests/s (hey, {HEY_WORKERS} workers);"
         f" 1-minute load average {load[0]:.1f} before, {load[1]:.1f} after.",
@@ -160,7 +167,7 @@ def report(
     return "\n".join(lines)
 
 
-def compare(rev: str, *, rate: float, rounds: int, seconds: int) -> int:
+def compare(rev: str, *, new_rev: str | None = None, rate: float, rounds: int, seconds: int) -> int:
     missing = [tool for tool in ("hey", "curl", "git") if shutil.which(tool) is None]
     if missing:
         print(
@@ -169,7 +176,8 @@ def compare(rev: str, *, rate: float, rounds: int, seconds: int) -> int:
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="catalog-compare-"))
     try:
-        old_source = export_service(rev, workdir)
+        old_source = export_service(rev, workdir / "old")
+        new_source = export_service(new_rev, workdir / "new") if new_rev is not None else SERVICE_DIR
         db = pgserver.start()
     except (subprocess.CalledProcessError, pgserver.PostgresUnavailableError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
@@ -182,7 +190,7 @@ def compare(rev: str, *, rate: float, rounds: int, seconds: int) -> int:
         seed.seed_generated(db.conninfo(), PRODUCTS)
         with (
             running_service(old_source, env, workdir / "old.log") as (old, old_base),
-            running_service(SERVICE_DIR, env, workdir / "new.log") as (new, new_base),
+            running_service(new_source, env, workdir / "new.log") as (new, new_base),
         ):
             differ = same_answers(old_base, new_base)
             if differ:
@@ -207,7 +215,8 @@ def compare(rev: str, *, rate: float, rounds: int, seconds: int) -> int:
                             file=sys.stderr,
                         )
             print()
-            print(report(rev, rate, rounds, seconds, (load_before, os.getloadavg()[0]), results))
+            load = (load_before, os.getloadavg()[0])
+            print(report(rev, new_rev or "the working tree", rate, rounds, seconds, load, results))
         return 0
     finally:
         db.stop()
@@ -222,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="default %(default)s")
     parser.add_argument("--seconds", type=int, default=DEFAULT_SECONDS, help="per run (default %(default)s)")
+    parser.add_argument("--new", dest="new_rev", help="a newer commit instead of the working tree")
     args = parser.parse_args(argv)
-    return compare(args.rev, rate=args.rate, rounds=args.rounds, seconds=args.seconds)
+    return compare(args.rev, new_rev=args.new_rev, rate=args.rate, rounds=args.rounds, seconds=args.seconds)
 
 
 if __name__ == "__main__":
