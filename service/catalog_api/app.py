@@ -277,7 +277,7 @@ async def list_products(
         except cursor.InvalidCursorError as exc:
             raise ApiError(400, "bad_cursor", f"{exc}; start again without cursor") from exc
 
-    async def work(conn: Any) -> list[dict[str, Any]]:
+    async def work(conn: Any) -> list[repository.Row]:
         return await repository.list_products(conn, filters, after_id, limit)
 
     if filters.q is None:
@@ -294,9 +294,9 @@ async def list_products(
         async with slots:
             rows = await _reader(request).read(work)
     page = rows[:limit]
-    next_cursor = cursor.encode(page[-1]["id"], digest) if len(rows) > limit else None
+    next_cursor = cursor.encode(page[-1][0], digest) if len(rows) > limit else None
     return cached_json(
-        request, {"items": [repository.to_json(r) for r in page], "next_cursor": next_cursor, "limit": limit}
+        request, {"items": [repository.row_json(r) for r in page], "next_cursor": next_cursor, "limit": limit}
     )
 
 
@@ -307,13 +307,13 @@ async def list_products(
     summary="One product by SKU",
 )
 async def get_product_by_sku(request: Request, sku: Annotated[str, Path(pattern=SKU_PATTERN)]) -> Response:
-    async def work(conn: Any) -> dict[str, Any] | None:
+    async def work(conn: Any) -> repository.Row | None:
         return await repository.get_by_sku(conn, sku)
 
     row = await _reader(request).read(work)
     if row is None:
         raise ApiError(404, "not_found", "no product has this SKU")
-    return cached_json(request, repository.to_json(row))
+    return cached_json(request, repository.row_json(row))
 
 
 @reads.get(
@@ -324,13 +324,13 @@ async def get_product_by_sku(request: Request, sku: Annotated[str, Path(pattern=
     description="Canonical URL: the id in decimal digits without sign, leading zeros or separators, and no query string.",
 )
 async def get_product(request: Request, product_id: ProductId) -> Response:
-    async def work(conn: Any) -> dict[str, Any] | None:
+    async def work(conn: Any) -> repository.Row | None:
         return await repository.get_by_id(conn, product_id)
 
     row = await _reader(request).read(work)
     if row is None:
         raise ApiError(404, "not_found", "no product has this id")
-    return cached_json(request, repository.to_json(row))
+    return cached_json(request, repository.row_json(row))
 
 
 @writes.post(
