@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,7 +21,12 @@ JSON_TYPE = "application/json"
 
 
 def json_bytes(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        # The same bytes as the json module's compact, non-ASCII-preserving form, several times faster.
+        return orjson.dumps(payload)
+    except TypeError:
+        # What orjson refuses and json takes (a lone surrogate, an int beyond 64 bits) keeps its old answer.
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def json_response(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
