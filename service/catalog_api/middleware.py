@@ -170,18 +170,21 @@ class RequestContextMiddleware:
                     send, 500, _GENERIC_500, [*_SECURITY_HEADERS, (b"x-request-id", request_id.encode("ascii"))]
                 )
         finally:
-            access_log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": method,
-                        "path": _path(scope),
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started_at) * 1000, 2),
-                    }
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                # A record made directly: Logger.info would walk the stack for a source file and
+                # line (findCaller) that the access line never shows, on every request.
+                fields = {
+                    "request_id": request_id,
+                    "method": method,
+                    "path": _path(scope),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started_at) * 1000, 2),
+                }
+                access_log.handle(
+                    access_log.makeRecord(
+                        access_log.name, logging.INFO, __file__, 0, "request", (), None, extra={"fields": fields}
+                    )
+                )
 
 
 def _path(scope: Scope) -> str:
