@@ -50,10 +50,14 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 def cached_json(request: Request, payload: Any) -> Response:
     """A cacheable read with a strong ETag; 304 without a body when the client already has it."""
+    return conditional_json(request.headers.get("if-none-match"), payload)
+
+
+def conditional_json(if_none_match: str | None, payload: Any) -> Response:
+    """cached_json for the request's If-None-Match header value (None when it sent none)."""
     body = json_bytes(payload)
     etag = _etag(body)
     headers = {"Cache-Control": READ_CACHE_CONTROL, "ETag": etag}
-    if_none_match = request.headers.get("if-none-match")
     if if_none_match and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=JSON_TYPE, headers=headers)
