@@ -637,6 +637,9 @@ def create_app(
         redoc_url=None,
         redirect_slashes=False,
         debug=False,
+        # The service exports no traces, metrics or OpenTelemetry logs (its logs are JSON lines on
+        # stdout); left on, FastAPI asks OpenTelemetry for providers on every request to find that out.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.include_router(probes)
