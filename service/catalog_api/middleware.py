@@ -15,7 +15,6 @@ import re
 import time
 import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -138,15 +137,18 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                for name, value in _SECURITY_HEADERS:
-                    headers.raw.append((name, value))
-                if echo_id and headers.get("cache-control", "").encode("ascii", "replace") == _NO_STORE:
-                    headers.raw.append((b"x-request-id", request_id.encode("ascii")))
-                if body_pending and "connection" not in headers:
+                # The raw list, as MutableHeaders would keep it, read without its per-call decoding;
+                # ASGI header names are lower-case.
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+                message["headers"] = headers
+                names = [name for name, _ in headers]
+                headers.extend(_SECURITY_HEADERS)
+                if echo_id and b"cache-control" in names and headers[names.index(b"cache-control")][1] == _NO_STORE:
+                    headers.append((b"x-request-id", request_id.encode("ascii")))
+                if body_pending and b"connection" not in names:
                     # Answered before the whole body arrived (401, 403, 408, 413): what is left of
                     # it is never read, so the connection closes instead of waiting for it.
-                    headers.raw.append((b"connection", b"close"))
+                    headers.append((b"connection", b"close"))
             elif message["type"] == "http.response.body" and method == "HEAD":
                 message = {**message, "body": b""}
             await send(message)
