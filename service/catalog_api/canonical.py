@@ -202,6 +202,13 @@ def _refusal(message: str) -> Response:
 
 
 def _read_verdict(route: Route, canonical_path: str | None, raw_path: bytes, query_string: bytes) -> Response | None:
+    if not query_string:
+        # Nothing to refuse or reorder: only the path can differ from its canonical spelling.
+        if canonical_path is None or raw_path == canonical_path.encode("ascii"):
+            return None
+        return Response(
+            status_code=REDIRECT_STATUS, headers={"Location": canonical_path, "Cache-Control": REDIRECT_CACHE_CONTROL}
+        )
     # Decoded exactly as the framework decodes it, so the canonical URL names what the route would read.
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     allowed = route.query

@@ -208,13 +208,27 @@ async def _within(timeout_s: float, unit: Callable[[], Coroutine[Any, Any, T]]) 
     runs as its own task; when the bound fires it is cancelled twice (psycopg then closes the
     connection instead of waiting, and the pool discards it) and the caller answers at once.
     """
-    task = asyncio.ensure_future(unit())
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(unit())
+    # What asyncio.wait({task}, timeout=...) does, without its sets and per-call generality:
+    # one future woken by the task's end or by the timer, whichever comes first.
+    woken = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    task.add_done_callback(wake)
+    timer = loop.call_later(timeout_s, wake)
     try:
-        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        await woken
     except asyncio.CancelledError:
         task.cancel()
         raise
-    if task in done:
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    if task.done():
         return task.result()
     task.cancel()
     # One loop turn lets the task reach psycopg's cancel request; the second cancel interrupts it.

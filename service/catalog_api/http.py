@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,7 +21,12 @@ JSON_TYPE = "application/json"
 
 
 def json_bytes(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        # The same bytes as the json module's compact, non-ASCII-preserving form, several times faster.
+        return orjson.dumps(payload)
+    except TypeError:
+        # What orjson refuses and json takes (a lone surrogate, an int beyond 64 bits) keeps its old answer.
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def json_response(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -44,10 +50,14 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 def cached_json(request: Request, payload: Any) -> Response:
     """A cacheable read with a strong ETag; 304 without a body when the client already has it."""
+    return conditional_json(request.headers.get("if-none-match"), payload)
+
+
+def conditional_json(if_none_match: str | None, payload: Any) -> Response:
+    """cached_json for the request's If-None-Match header value (None when it sent none)."""
     body = json_bytes(payload)
     etag = _etag(body)
     headers = {"Cache-Control": READ_CACHE_CONTROL, "ETag": etag}
-    if_none_match = request.headers.get("if-none-match")
     if if_none_match and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=JSON_TYPE, headers=headers)

@@ -12,6 +12,8 @@ from typing import Any
 # Fields a caller may attach with `extra={"fields": {...}}`; anything else in a record is ignored,
 # so a stray `extra=` can never dump an object (or the environment) into the logs.
 FIELDS_ATTR = "fields"
+# Made once: json.dumps with any option builds a new encoder on every call (every request's line).
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,7 +32,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             entry["exc_type"] = record.exc_info[0].__name__
             entry["exc"] = "".join(traceback.format_exception(*record.exc_info))[-8000:]
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _ENCODER.encode(entry)
 
 
 def configure(level: str) -> None:
@@ -40,6 +42,10 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # No line carries a thread, process or multiprocessing name; each record would look them up.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []

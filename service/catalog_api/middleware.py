@@ -15,7 +15,6 @@ import re
 import time
 import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -138,15 +137,18 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                for name, value in _SECURITY_HEADERS:
-                    headers.raw.append((name, value))
-                if echo_id and headers.get("cache-control", "").encode("ascii", "replace") == _NO_STORE:
-                    headers.raw.append((b"x-request-id", request_id.encode("ascii")))
-                if body_pending and "connection" not in headers:
+                # The raw list, as MutableHeaders would keep it, read without its per-call decoding;
+                # ASGI header names are lower-case.
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+                message["headers"] = headers
+                names = [name for name, _ in headers]
+                headers.extend(_SECURITY_HEADERS)
+                if echo_id and b"cache-control" in names and headers[names.index(b"cache-control")][1] == _NO_STORE:
+                    headers.append((b"x-request-id", request_id.encode("ascii")))
+                if body_pending and b"connection" not in names:
                     # Answered before the whole body arrived (401, 403, 408, 413): what is left of
                     # it is never read, so the connection closes instead of waiting for it.
-                    headers.raw.append((b"connection", b"close"))
+                    headers.append((b"connection", b"close"))
             elif message["type"] == "http.response.body" and method == "HEAD":
                 message = {**message, "body": b""}
             await send(message)
@@ -170,18 +172,21 @@ class RequestContextMiddleware:
                     send, 500, _GENERIC_500, [*_SECURITY_HEADERS, (b"x-request-id", request_id.encode("ascii"))]
                 )
         finally:
-            access_log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": method,
-                        "path": _path(scope),
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started_at) * 1000, 2),
-                    }
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                # A record made directly: Logger.info would walk the stack for a source file and
+                # line (findCaller) that the access line never shows, on every request.
+                fields = {
+                    "request_id": request_id,
+                    "method": method,
+                    "path": _path(scope),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started_at) * 1000, 2),
+                }
+                access_log.handle(
+                    access_log.makeRecord(
+                        access_log.name, logging.INFO, __file__, 0, "request", (), None, extra={"fields": fields}
+                    )
+                )
 
 
 def _path(scope: Scope) -> str:

@@ -11,10 +11,25 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-_COLUMNS = sql.SQL(", ").join(
-    sql.Identifier(c)
-    for c in ("id", "sku", "name", "description", "category", "price", "currency", "stock", "created_at", "updated_at")
+COLUMN_NAMES = (
+    "id",
+    "sku",
+    "name",
+    "description",
+    "category",
+    "price",
+    "currency",
+    "stock",
+    "created_at",
+    "updated_at",
 )
+_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMN_NAMES)
+# Reads run per request: their SQL is composed (and quoted) once, here, not per call.
+_BY_ID = sql.SQL("SELECT {} FROM products WHERE id = %s").format(_COLUMNS).as_string()
+_BY_SKU = sql.SQL("SELECT {} FROM products WHERE sku = %s").format(_COLUMNS).as_string()
+# A read's row: the columns of COLUMN_NAMES, in that order (tuples cost less than dicts per row).
+Row = tuple[Any, ...]
+_list_sql: dict[tuple[str, ...], str] = {}
 WRITABLE = ("sku", "name", "description", "category", "price", "currency", "stock")
 
 
@@ -53,52 +68,87 @@ def to_json(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def list_query(filters: ListFilters, after_id: int | None, limit: int) -> tuple[sql.Composed, list[Any]]:
-    """The listing's SQL and its bound parameters (also what the tests EXPLAIN)."""
-    where: list[sql.Composable] = []
+def row_json(row: Row) -> dict[str, Any]:
+    """A read's row as the API's JSON object: the same object `to_json` makes of a dict row."""
+    product_id, sku, name, description, category, price, currency, stock, created_at, updated_at = row
+    return {
+        "id": product_id,
+        "sku": sku,
+        "name": name,
+        "description": description,
+        "category": category,
+        "price": f"{price:.2f}",
+        "currency": currency,
+        "stock": stock,
+        "created_at": created_at.isoformat(),
+        "updated_at": updated_at.isoformat(),
+    }
+
+
+def _conditions(filters: ListFilters, after_id: int | None) -> tuple[tuple[str, ...], list[Any]]:
+    where: list[str] = []
     params: list[Any] = []
     if after_id is not None:
-        where.append(sql.SQL("id > %s"))
+        where.append("id > %s")
         params.append(after_id)
     if filters.category is not None:
-        where.append(sql.SQL("category = %s"))
+        where.append("category = %s")
         params.append(filters.category)
     if filters.min_price is not None:
-        where.append(sql.SQL("price >= %s"))
+        where.append("price >= %s")
         params.append(filters.min_price)
     if filters.max_price is not None:
-        where.append(sql.SQL("price <= %s"))
+        where.append("price <= %s")
         params.append(filters.max_price)
     if filters.q is not None:
-        where.append(sql.SQL("name ILIKE %s"))
+        where.append("name ILIKE %s")
         params.append(_like_pattern(filters.q))
-    query = sql.SQL("SELECT {cols} FROM products {where} ORDER BY id LIMIT %s").format(
+    return tuple(where), params
+
+
+def _compose_list(where: tuple[str, ...]) -> sql.Composed:
+    return sql.SQL("SELECT {cols} FROM products {where} ORDER BY id LIMIT %s").format(
         cols=_COLUMNS,
-        where=sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
+        where=sql.SQL("WHERE ") + sql.SQL(" AND ").join(sql.SQL(w) for w in where) if where else sql.SQL(""),
     )
+
+
+def list_query(filters: ListFilters, after_id: int | None, limit: int) -> tuple[sql.Composed, list[Any]]:
+    """The listing's SQL and its bound parameters (also what the tests EXPLAIN)."""
+    where, params = _conditions(filters, after_id)
     params.append(limit + 1)
-    return query, params
+    return _compose_list(where), params
+
+
+def _list_text(filters: ListFilters, after_id: int | None, limit: int) -> tuple[str, list[Any]]:
+    """list_query's SQL as text, composed once per combination of filters (there are 32)."""
+    where, params = _conditions(filters, after_id)
+    params.append(limit + 1)
+    text = _list_sql.get(where)
+    if text is None:
+        text = _list_sql[where] = _compose_list(where).as_string()
+    return text, params
 
 
 async def list_products(
     conn: psycopg.AsyncConnection[Any], filters: ListFilters, after_id: int | None, limit: int
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Up to `limit + 1` rows in id order after `after_id` (the extra row tells whether a next page exists)."""
-    query, params = list_query(filters, after_id, limit)
-    async with conn.cursor(row_factory=dict_row) as cur:
+    query, params = _list_text(filters, after_id, limit)
+    async with conn.cursor() as cur:
         await cur.execute(query, params)
         return await cur.fetchall()
 
 
-async def get_by_id(conn: psycopg.AsyncConnection[Any], product_id: int) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(sql.SQL("SELECT {} FROM products WHERE id = %s").format(_COLUMNS), (product_id,))
+async def get_by_id(conn: psycopg.AsyncConnection[Any], product_id: int) -> Row | None:
+    async with conn.cursor() as cur:
+        await cur.execute(_BY_ID, (product_id,))
         return await cur.fetchone()
 
 
-async def get_by_sku(conn: psycopg.AsyncConnection[Any], sku: str) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(sql.SQL("SELECT {} FROM products WHERE sku = %s").format(_COLUMNS), (sku,))
+async def get_by_sku(conn: psycopg.AsyncConnection[Any], sku: str) -> Row | None:
+    async with conn.cursor() as cur:
+        await cur.execute(_BY_SKU, (sku,))
         return await cur.fetchone()
 
 

@@ -5,6 +5,9 @@ For a list call and a get-by-id call it measures:
 - the autoscaling point: a paced load (hey, fixed requests per second per worker) at the rate
   where the service process uses about 70 % of one CPU, found in at most four runs.
 Prints a markdown table. Every load run is bounded in time and targets 127.0.0.1 only.
+
+`--compare REV [--rate R --rounds N --seconds S]` instead compares requests per CPU-second of
+this tree with those of commit REV, both served at once (devtools/bench_compare.py).
 """
 
 from __future__ import annotations
@@ -46,16 +49,16 @@ class Result:
     errors: int
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
 def _measured(pid: int, command: list[str]) -> tuple[str, float]:
     """Run a load command; return its output and the service's CPU share (1.0 = one core) meanwhile."""
-    cpu_before, wall_before = _cpu_seconds(pid), time.monotonic()
+    cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
     output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=RUN_S + 30).stdout
-    cpu = (_cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
+    cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
     return output, cpu
 
 
@@ -101,7 +104,13 @@ def at_target_cpu(pid: int, url: str, saturated: Result) -> Result:
     return result
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--compare"]:
+        # Lazy: the comparison imports this module for its constants.
+        from devtools import bench_compare
+
+        return bench_compare.main(args[1:])
     missing = [tool for tool in ("wrk", "hey") if shutil.which(tool) is None]
     if missing:
         print(f"bench: {' and '.join(missing)} not installed (Debian: apt-get install -y wrk hey)", file=sys.stderr)
