@@ -40,6 +40,7 @@ from catalog_api.models import (
     PRICE_PATTERN,
     QUERY_MAX,
     QUERY_MIN,
+    QUERY_TRIGRAM,
     SKU_PATTERN,
     ErrorBody,
     Product,
@@ -168,9 +169,14 @@ def _validated_query(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return single_line_text(value)
+        text = single_line_text(value)
     except ValueError as exc:
         raise ApiError(400, "bad_request", f"q {exc}") from exc
+    if re.search(QUERY_TRIGRAM, text) is None:
+        raise ApiError(
+            400, "bad_request", "q needs 3 letters or digits in a row: without them the search cannot use its index"
+        )
+    return text
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -253,7 +259,10 @@ async def list_products(
             min_length=QUERY_MIN,
             max_length=QUERY_MAX,
             pattern=NAME_PATTERN,
-            description=f"case-insensitive text in the name, {QUERY_MIN} to {QUERY_MAX} characters",
+            description=(
+                f"case-insensitive text in the name, {QUERY_MIN} to {QUERY_MAX} characters,"
+                " with 3 letters or digits in a row"
+            ),
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,

@@ -44,6 +44,7 @@ from catalog_api.models import (
     PRICE_PATTERN,
     QUERY_MAX,
     QUERY_MIN,
+    QUERY_TRIGRAM,
     SKU_PATTERN,
 )
 
@@ -73,6 +74,8 @@ class Value:
     """A text value's longest length, the route's own."""
     min_length: int | None = None
     """A text value's shortest length, the route's own."""
+    contains: str | None = None
+    """A pattern a text value must contain somewhere, the route's own."""
 
     def canonical(self, raw: str) -> str | None:
         """The canonical spelling of ``raw``, or None when no valid value is spelled (the route refuses it)."""
@@ -81,6 +84,8 @@ class Value:
             if self.max_length is not None and len(raw) > self.max_length:
                 return None
             if self.min_length is not None and len(raw) < self.min_length:
+                return None
+            if self.contains is not None and re.search(self.contains, raw) is None:
                 return None
             if self.pattern is not None and re.search(self.pattern, raw) is None:
                 return None
@@ -118,7 +123,7 @@ VALUES: dict[str, Value] = {
     "limit": Value("integer", minimum=1, maximum=LIMIT_MAX, default=LIMIT_DEFAULT),
     "max_price": _PRICE,
     "min_price": _PRICE,
-    "q": Value("text", pattern=NAME_PATTERN, max_length=QUERY_MAX, min_length=QUERY_MIN),
+    "q": Value("text", pattern=NAME_PATTERN, max_length=QUERY_MAX, min_length=QUERY_MIN, contains=QUERY_TRIGRAM),
     "sku": Value("text"),
 }
 

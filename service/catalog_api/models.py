@@ -21,6 +21,9 @@ DESCRIPTION_MAX = 2000
 # A search needs at least one trigram for the name index to narrow it (shorter ones would scan it whole).
 QUERY_MIN = 3
 QUERY_MAX = 100
+# A search's pattern yields a trigram only from 3 letters or digits in a row: `ILIKE '%a b%'` or
+# `'%---%'` gives pg_trgm nothing to look up, and the index would be read whole.
+QUERY_TRIGRAM = r"[^\W_]{3}"
 # The longest next_cursor a list call may be given.
 CURSOR_MAX = 64
 LIMIT_DEFAULT = 20

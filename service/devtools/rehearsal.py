@@ -163,7 +163,7 @@ class Mix:
             self._lists += [
                 f"/products?category={category}",
                 f"/products?category={category}&limit=48",
-                f"/products?category={category}&max_price=50",
+                f"/products?category={category}&max_price=50.00",
             ]
         words = list(seed.SEARCH_WORDS)
         self._searches = [f"/products?q={word}" for word in words]

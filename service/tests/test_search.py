@@ -23,9 +23,10 @@ from tests.conftest import make_client
 
 ROWS = 300_000
 TRIGRAM_INDEX = "products_name_trgm_idx"
-# A search of punctuation has no trigram: even with the index it reads every row, the most
-# expensive search a caller can send. Many at once are the pressure the slots must absorb.
-EXPENSIVE_Q = "%2D%2D%2D"  # "---"
+# Trigrams every name has, in an order no name has: the index narrows nothing, so the search
+# reads every row and matches none (no early stop at the page's limit), the most expensive
+# search a caller can send. Many at once are the pressure the slots must absorb.
+EXPENSIVE_Q = "Product%20Product"
 SEARCHERS = 80
 # Searches running in the database before the lookups are timed: the storm is under way.
 STORM_UNDER_WAY = 3
@@ -89,6 +90,19 @@ def test_i16_a_search_shorter_than_three_characters_answers_400(db_env: dict[str
     assert response.status_code == 400, response.text
     message = response.json()["message"]
     assert "\n" not in message and "at least 3 characters" in message, message
+
+
+@pytest.mark.parametrize("q", ["---", "a b c", "ab-cd", "x_y_z"])
+def test_i16_a_search_without_three_letters_or_digits_in_a_row_answers_400(db_env: dict[str, str], q: str) -> None:
+    # Such a pattern gives pg_trgm no trigram: the index would be read whole for every call.
+    with make_client(db_env) as client:
+        refused = client.get("/products", params={"q": q})
+        accepted = client.get("/products", params={"q": "abc " + q})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["message"] == (
+        "q needs 3 letters or digits in a row: without them the search cannot use its index"
+    )
+    assert accepted.status_code == 200, accepted.text
 
 
 @dataclass
