@@ -83,7 +83,7 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         id="sql-sku-formatted",
         file=REPOSITORY,
         original="await cur.execute(_BY_SKU, (sku,))",
-        replacement="await cur.execute(_BY_SKU.replace(\"%s\", f\"'{sku}'\"))",
+        replacement='await cur.execute(_BY_SKU.replace("%s", f"\'{sku}\'"))',
         what="SKU lookup formatted into the SQL text",
         tests=(READS,),
     ),
