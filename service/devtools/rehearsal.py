@@ -46,6 +46,7 @@ from catalog_api import migrate
 from catalog_api.app import build_credentials
 from catalog_api.config import load_settings
 from devtools import pgserver, seed
+from devtools.bench import cpu_seconds
 
 NGINX_PACKAGE = "nginx-light"
 REQUEST_TIMEOUT_S = 5.0
@@ -415,11 +416,11 @@ class OriginCounter:
 
 
 def _cpu_seconds(pid: int) -> float:
+    # A process that has already exited (an nginx worker replaced, say) counts as spending nothing.
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return cpu_seconds(pid)
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _with_children(pid: int) -> list[int]:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +26,15 @@ CANARY_ENV = {
 }
 
 
-def running_postgres() -> Iterator[pgserver.PostgresServer]:
-    """A throwaway PostgreSQL for a fixture to yield from; fails the tests in one line without the server binaries."""
+def running_postgres(
+    start: Callable[[], pgserver.PostgresServer] = pgserver.start,
+) -> Iterator[pgserver.PostgresServer]:
+    """A throwaway PostgreSQL (``start``'s: a new cluster, or a standby) for a fixture to yield from.
+
+    Fails the tests in one line without the server binaries; stops and removes it afterwards.
+    """
     try:
-        server = pgserver.start()
+        server = start()
     except pgserver.PostgresUnavailableError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:

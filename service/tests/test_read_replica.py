@@ -20,21 +20,14 @@ import pytest
 from catalog_api.db import session_options
 from devtools import pgserver
 from tests.conftest import make_client, product
-from tests.helpers import ADMIN_TOKEN, ServiceProcess, request, start_service
+from tests.helpers import ADMIN_TOKEN, ServiceProcess, request, running_postgres, start_service
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
 def replica(pg: pgserver.PostgresServer, db_env: dict[str, str]) -> Iterator[pgserver.PostgresServer]:
-    try:
-        server = pgserver.start_replica(pg)
-    except pgserver.PostgresUnavailableError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running_postgres(lambda: pgserver.start_replica(pg))
 
 
 @pytest.fixture(scope="module")
