@@ -426,3 +426,62 @@ def test_s06_the_deploy_role_writes_records_in_the_environments_own_zone_only(ci
         assert writes == [], "no [domain] zone: no Route 53 record may be written"
     else:
         assert writes == [f"arn:aws:route53:::hostedzone/{ZONE_ID}"]
+
+
+# A type's name token and the IAM service prefix of its own ARNs, where they differ.
+TYPE_SERVICES = {
+    "lb": {"elasticloadbalancing"},
+    "db": {"rds"},
+    "sfn": {"states"},
+    "appautoscaling": {"application-autoscaling"},
+    "cloudwatch": {"logs", "cloudwatch", "events"},
+    "security": {"ec2"},
+    "vpc": {"ec2"},
+    "subnet": {"ec2"},
+}
+
+
+def _provider_regions(doc: Json) -> dict[str | None, str]:
+    """Region of each AWS provider of a stack, by alias (None: the default provider)."""
+    return {provider.get("alias"): provider["region"] for provider in doc["provider"]["aws"]}
+
+
+def test_s06_every_row_covers_each_region_its_type_is_created_in(
+    rows: tuple[iam_table.Row, ...], every_synthesis: list[Synthesis]
+) -> None:
+    # A grant on arn:aws:acm:{global}:… (us-east-1) does nothing for a certificate the app layer
+    # requests in the deploy region: AccessDenied on the first CI apply with a [domain] zone.
+    by_type = {row.type: row for row in rows}
+    uncovered: set[str] = set()
+    for synthesis in every_synthesis:
+        for stack, type_, name, body in synthesis.all_resources():
+            regions = _provider_regions(synthesis.stacks[stack])
+            alias = body.get("provider", "aws").removeprefix("aws").removeprefix(".") or None
+            region = regions[alias]
+            placeholder = "{global}" if region == "us-east-1" and alias is not None else "{region}"
+            for grant in by_type[type_].grants:
+                # The type's own service (aws_acm_certificate: acm); a grant on another service's ARN
+                # (a CloudFront distribution naming its us-east-1 web ACL) is about that resource.
+                services = TYPE_SERVICES.get(type_.split("_")[1], {type_.split("_")[1]})
+                regional = [
+                    arn
+                    for arn in grant.resources
+                    if arn.count(":") >= 3 and arn.split(":")[2] in services and arn.split(":")[3]
+                ]
+                if regional and not any(arn.split(":")[3] in (placeholder, "*") for arn in regional):
+                    uncovered.add(f"{type_} ({stack}/{name} in {region}): {', '.join(regional)}")
+    assert not uncovered, sorted(uncovered)
+
+
+def test_s06_each_row_names_every_layer_its_type_is_in(
+    rows: tuple[iam_table.Row, ...], every_synthesis: list[Synthesis]
+) -> None:
+    layers: dict[str, set[str]] = {}
+    for synthesis in every_synthesis:
+        for stack, doc in synthesis.stacks.items():
+            for type_ in doc.get("resource", {}):
+                layers.setdefault(type_, set()).add(stack)
+            for type_ in doc.get("data", {}):
+                layers.setdefault(f"data.{type_}", set()).add(stack)
+    missing = {row.type: sorted(layers[row.type] - set(row.layers)) for row in rows if row.type in layers}
+    assert not {type_: stacks for type_, stacks in missing.items() if stacks}
