@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.synth import Synthesis
 
 
@@ -69,7 +71,13 @@ def test_r05_db_connection_in_environment_password_as_secret(production_synth: S
     assert "master_user_secret0secret_arn" in secrets["DB_PASSWORD"]
 
 
-def test_r06_alb_target_group_health_check(synth: Synthesis) -> None:
+# hold with a [domain] zone too, where the listeners move to HTTPS (S-07).
+BOTH_SYNTHS = pytest.mark.parametrize("synthesis_name", ["synth", "domain_synth"])
+
+
+@BOTH_SYNTHS
+def test_r06_alb_target_group_health_check(request: pytest.FixtureRequest, synthesis_name: str) -> None:
+    synth: Synthesis = request.getfixturevalue(synthesis_name)
     # Two groups (a release's tasks register in the one production traffic is not using): both alike.
     groups = synth.resources("app", "aws_lb_target_group").values()
     assert len(groups) == 2
@@ -82,10 +90,16 @@ def test_r06_alb_target_group_health_check(synth: Synthesis) -> None:
         assert int(group["deregistration_delay"]) < 120
 
 
-def test_r06_http_listener_forwards_to_target_group(synth: Synthesis) -> None:
+@pytest.mark.parametrize(
+    ("synthesis_name", "port", "protocol"), [("synth", 80, "HTTP"), ("domain_synth", 443, "HTTPS")]
+)
+def test_r06_http_listener_forwards_to_target_group(
+    request: pytest.FixtureRequest, synthesis_name: str, port: int, protocol: str
+) -> None:
+    synth: Synthesis = request.getfixturevalue(synthesis_name)
     listeners = {body["port"]: (name, body) for name, body in synth.resources("app", "aws_lb_listener").items()}
-    name, listener = listeners[80]
-    assert listener["protocol"] == "HTTP"
+    name, listener = listeners[port]
+    assert listener["protocol"] == protocol
     action = listener["default_action"][0]
     service = synth.one("app", "aws_ecs_service")
     assert action["type"] == "forward"
@@ -108,7 +122,9 @@ def test_r07_terraform_does_not_fight_autoscaling(synth: Synthesis) -> None:
     assert "desired_count" in service["lifecycle"]["ignore_changes"]
 
 
-def test_r11_alb_ingress_from_cloudfront_prefix_list_only(synth: Synthesis) -> None:
+@BOTH_SYNTHS
+def test_r11_alb_ingress_from_cloudfront_prefix_list_only(request: pytest.FixtureRequest, synthesis_name: str) -> None:
+    synth: Synthesis = request.getfixturevalue(synthesis_name)
     prefix_list = synth.data_sources("app", "aws_ec2_managed_prefix_list")
     assert [p["name"] for p in prefix_list.values()] == ["com.amazonaws.global.cloudfront.origin-facing"]
     alb_sg = "${aws_security_group.alb_sg_"

@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, quote
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from catalog_api import cursor
 from catalog_api.http import json_response
 from catalog_api.models import (
     CATEGORY_PATTERN,
@@ -87,7 +88,8 @@ class Value:
                 return None
             if self.contains is not None and re.search(self.contains, raw) is None:
                 return None
-            if self.pattern is not None and re.search(self.pattern, raw) is None:
+            # Whole-string match: `$` alone would also accept a trailing newline the route refuses.
+            if self.pattern is not None and re.fullmatch(self.pattern, raw) is None:
                 return None
             return raw
         if self.kind == "integer":
@@ -118,7 +120,7 @@ class Value:
 _PRICE = Value("decimal", minimum=Decimal("0"), maximum=Decimal("99999999.99"))
 VALUES: dict[str, Value] = {
     "category": Value("text", pattern=CATEGORY_PATTERN),
-    "cursor": Value("text", max_length=CURSOR_MAX),
+    "cursor": Value("text", pattern=cursor.SHAPE, max_length=CURSOR_MAX),
     "id": Value("integer", minimum=1, maximum=ID_MAX),
     "limit": Value("integer", minimum=1, maximum=LIMIT_MAX, default=LIMIT_DEFAULT),
     "max_price": _PRICE,
@@ -172,6 +174,9 @@ _MAX_DIGITS = 19
 
 def lax_integer(text: str) -> int | None:
     """The integer that ``text`` spells in any form the API's validation accepts, else None."""
+    # str.strip() also removes \x1c-\x1f, which the route's integer parsing refuses.
+    if any(separator in text for separator in "\x1c\x1d\x1e\x1f"):
+        return None
     match = _LAX_INTEGER.fullmatch(text.strip())
     if match is None:
         return None
@@ -239,6 +244,10 @@ def _read_verdict(route: Route, canonical_path: str | None, raw_path: bytes, que
             return None
         if spec.default is None or value != str(spec.default):
             canonical.append((name, value))
+    prices = dict(canonical)
+    if "min_price" in prices and "max_price" in prices and Decimal(prices["min_price"]) > Decimal(prices["max_price"]):
+        # The route refuses it whatever the spelling: answer that 400, not a redirect to it.
+        return None
     canonical.sort()
     query = "&".join(f"{name}={quote(value, safe=_SAFE)}" for name, value in canonical)
     target = canonical_path + ("?" + query if query else "")

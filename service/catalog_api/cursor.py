@@ -15,6 +15,8 @@ import struct
 
 _ID_MAX = 2**63 - 1
 _RAW_LEN = 20
+# The shape of every token encode() writes: 20 bytes in unpadded URL-safe base64.
+SHAPE = r"[A-Za-z0-9_-]{27}"
 _CHECK_KEY = b"catalog-cursor-v1"
 
 

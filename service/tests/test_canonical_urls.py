@@ -150,6 +150,11 @@ def test_i16_repeated_or_empty_parameters_are_refused_never_last_one_wins(
         "category=Not+A+Slug",  # not a slug, with + for the spaces
         "cursor=" + "%41" * 65,  # longer than any cursor, percent-encoded
         "q=ab&limit=5",  # a search shorter than three characters, parameters out of order
+        "cursor=%7E",  # no cursor the service issues: a redirect to ?cursor=~ would only meet bad_cursor
+        "limit=5&category=apparel%0A",  # a trailing newline, which `$` alone would let through; out of order
+        "q=shirt%0A&limit=5",
+        "max_price=1&min_price=2",  # min above max, whatever the prices' spelling
+        "limit=%1C5",  # a separator character str.strip() removes and the route's parsing refuses
     ],
 )
 def test_i16_a_value_the_route_refuses_is_refused_at_once_never_redirected(service: ServiceProcess, query: str) -> None:

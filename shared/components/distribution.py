@@ -196,8 +196,10 @@ def guard_function(internal_paths: Sequence[str], canonical_query: Mapping[str, 
 # The origin's server errors CloudFront may otherwise keep for 10 s (the default error
 # caching minimum TTL, "How CloudFront processes HTTP 4xx and 5xx status codes from your
 # origin", developer guide read 2026-11-29): a 503 during a database outage must reach every
-# viewer only while it lasts.
-UNCACHED_ERROR_CODES = (500, 502, 503, 504)
+# viewer only while it lasts. 400 too: the API's own 400s are no-store, but the HTTP server's
+# answer to a request it cannot parse (a control character in a header, say) carries no
+# Cache-Control, and a header outside the cache key must not make one URL a 400 for everyone.
+UNCACHED_ERROR_CODES = (400, 500, 502, 503, 504)
 
 
 @dataclass(frozen=True, kw_only=True)
