@@ -109,6 +109,13 @@ MUTANTS: tuple[Mutant, ...] = (
         what="JSON key of the RDS-managed secret misspelt: the task cannot start (ResourceInitializationError)",
     ),
     Mutant(
+        id="search-rate-limit-on-raw-query",
+        file=WAF,
+        original='"text_transformation": [{"priority": 0, "type": "URL_DECODE"}],\n                            }',
+        replacement='"text_transformation": [{"priority": 0, "type": "NONE"}],\n                            }',
+        what="searches spelled %71= escape the per-IP search limit: the edge and the API still read them as q=",
+    ),
+    Mutant(
         id="db-sslmode-prefer",
         file=FARGATE,
         original='ssl_mode: str = "verify-full"',

@@ -498,7 +498,7 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ServiceMutant(
         id="canonical-text-unvalidated",
         file=CANONICAL,
-        original="            if self.pattern is not None and re.search(self.pattern, raw) is None:\n                return None\n",
+        original="            if self.pattern is not None and re.fullmatch(self.pattern, raw) is None:\n                return None\n",
         replacement="",
         what="a text value the route refuses is redirected first: one more hop, and a 301 the edge caches for a day",
         tests=(CANONICAL_TESTS,),

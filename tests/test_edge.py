@@ -111,7 +111,7 @@ def test_waf_web_acl_on_cloudfront_in_us_east_1(synth: Synthesis) -> None:
         if "managed_rule_group_statement" in r["statement"]
     }
     assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= groups
-    (rate,) = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]
+    (rate,) = [r for r in acl["rule"] if r["name"] == "rate-limit-per-ip"]
     assert rate["statement"]["rate_based_statement"] == {"aggregate_key_type": "IP", "limit": 2000}
     assert "block" in rate["action"]
     assert len({r["priority"] for r in acl["rule"]}) == len(acl["rule"]), "rule priorities are unique"
@@ -150,3 +150,21 @@ def test_log_buckets_abort_incomplete_uploads(synth: Synthesis) -> None:
 
 def test_r20_edge_apply_does_not_wait_for_global_propagation(synth: Synthesis) -> None:
     assert synth.one("edge", "aws_cloudfront_distribution")["wait_for_deployment"] is False
+
+
+def test_s05_searches_are_rate_limited_per_ip_at_the_edge(synth: Synthesis) -> None:
+    # The API refuses searches beyond half its read pool at once; without this, a few searches a
+    # second from one client kept every slot and everyone else's searches answered 503.
+    acl = synth.one("edge", "aws_wafv2_web_acl")
+    (rule,) = [r for r in acl["rule"] if r["name"] == "rate-limit-searches-per-ip"]
+    assert "block" in rule["action"]
+    statement = rule["statement"]["rate_based_statement"]
+    assert (statement["aggregate_key_type"], statement["limit"]) == ("IP", 300)
+    match = statement["scope_down_statement"]["byte_match_statement"]
+    assert (match["field_to_match"], match["positional_constraint"], match["search_string"]) == (
+        {"query_string": {}},
+        "CONTAINS",
+        "q=",
+    )
+    # Percent-encoded names count too: the edge function and the API decode them.
+    assert match["text_transformation"] == [{"priority": 0, "type": "URL_DECODE"}]

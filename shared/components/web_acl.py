@@ -59,6 +59,8 @@ class CloudFrontWebAclProps:
     """AWS provider for us-east-1: CLOUDFRONT-scope web ACLs exist only there."""
     rate_limit_per_ip: int = 2000
     """Requests per IP per 5-minute window before it is blocked. Default: 2000."""
+    search_rate_limit_per_ip: int = 300
+    """Searches (`q=` in the query) per IP per 5-minute window before that IP's searches are blocked. Default: 300."""
     max_body_bytes: int = BODY_INSPECTION_LIMIT_BYTES
     """Largest request body let through, at most what WAF inspects (P-09). Default: 16384 bytes."""
     log_retention_days: int = 30
@@ -124,6 +126,38 @@ class CloudFrontWebAcl(Construct):
                 action=Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock()),
                 statement={"rate_based_statement": {"limit": props.rate_limit_per_ip, "aggregate_key_type": "IP"}},
                 visibility_config=visibility("rate_limit"),
+            )
+        )
+        # A search is the one read the edge rarely answers (each text is its own cache key) and
+        # the API caps per task (half its read pool, then 503 at once): a few searches a second
+        # from one client held every slot and shut everyone else out of search. One a second on
+        # average per IP is far above what a shopper types. AWS WAF's lowest rate limit is 10
+        # ("Rate-based rule high-level settings", AWS WAF developer guide, read 2026-11-29).
+        if props.search_rate_limit_per_ip < 10:
+            raise ValueError(
+                f"search_rate_limit_per_ip={props.search_rate_limit_per_ip} is not allowed: at least 10, WAF's lowest limit"
+            )
+        rules.append(
+            Wafv2WebAclRule(
+                name="rate-limit-searches-per-ip",
+                priority=len(rules),
+                action=Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock()),
+                statement={
+                    "rate_based_statement": {
+                        "limit": props.search_rate_limit_per_ip,
+                        "aggregate_key_type": "IP",
+                        # Decoded first: the edge function (and the API) read `%71=` as `q=`.
+                        "scope_down_statement": {
+                            "byte_match_statement": {
+                                "search_string": "q=",
+                                "positional_constraint": "CONTAINS",
+                                "field_to_match": {"query_string": {}},
+                                "text_transformation": [{"priority": 0, "type": "URL_DECODE"}],
+                            }
+                        },
+                    }
+                },
+                visibility_config=visibility("search_rate_limit"),
             )
         )
         acl = Wafv2WebAcl(
