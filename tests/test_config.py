@@ -15,7 +15,7 @@ import pytest
 
 from shared.config import KEYS, MAX_SUFFIX_LENGTH, Config, ConfigError, load_config
 from tests.conftest import VARIANT
-from tests.synth import ROOT, Synthesis
+from tests.synth import ROOT, Synthesis, synthesize_config
 
 BASE = {"suffix": "t", "region": "eu-north-1"}
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -888,10 +888,10 @@ def test_s07_a_zoned_name_leaves_room_for_the_albs_own_name(tmp_path: Path) -> N
         return "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * fourth + "." + zone
 
     longest = name(246)
-    domain = load_config(write_environment(tmp_path, {**BASE, **ZONED, "domain.name": longest})).domain
-    assert domain is not None and domain.origin_name == "origin." + longest
+    zoned = synthesize_config(load_config(write_environment(tmp_path, {**BASE, **ZONED, "domain.name": longest})))
+    assert zoned.one("app", "aws_acm_certificate")["domain_name"] == "origin." + longest
     message = refusal(write_environment(tmp_path, {**BASE, **ZONED, "domain.name": name(247)}))
     assert "too long for the ALB's own name origin.<name>" in message and "at most 246" in message, message
     # Without a zone the ALB keeps its own name: the full 253 characters stay allowed.
-    unzoned = accepted(tmp_path, "domain.name", name(253))
-    assert unzoned.domain is not None and unzoned.domain.origin_name is None
+    unzoned = synthesize_config(accepted(tmp_path, "domain.name", name(253)))
+    assert not unzoned.resources("app", "aws_acm_certificate")

@@ -23,6 +23,7 @@ import pytest
 
 from scripts import preflight
 from scripts.preflight import PreflightError, terraform_version
+from tests.stand_in import path_first, stand_in
 from tests.synth import ROOT
 
 PREFLIGHT_PYTHON = ROOT / ".preflight-venv" / "bin" / "python"
@@ -36,12 +37,7 @@ BUCKET_OWNERS = {OWN_BUCKET: ACCOUNT, FOREIGN_BUCKET: "210987654321"}
 
 def _terraform(tmp_path: Path, script: str) -> str:
     """A folder with a fake ``terraform`` running ``script``, for PATH."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    terraform = bin_dir / "terraform"
-    terraform.write_text(f"#!/bin/sh\n{script}\n")
-    terraform.chmod(0o755)
-    return str(bin_dir)
+    return str(stand_in(tmp_path / "bin", "terraform", f"#!/bin/sh\n{script}\n").parent)
 
 
 def _printing(version: str) -> str:
@@ -175,7 +171,7 @@ def _preflight(tmp_path: Path, sts: str, *argv: str, **variables: str) -> subpro
     if not PREFLIGHT_PYTHON.exists():
         pytest.skip("the preflight virtualenv is not installed (make preflight)")
     env = {
-        "PATH": os.pathsep.join((_terraform(tmp_path, _printing("1.11.4")), "/usr/bin", "/bin")),
+        "PATH": path_first(Path(_terraform(tmp_path, _printing("1.11.4"))), "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
@@ -363,7 +359,7 @@ def _no_credentials(tmp_path: Path) -> dict[str, str]:
         "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
-        "PATH": os.pathsep.join((_terraform(tmp_path, _printing("1.11.4")), "/usr/bin", "/bin")),
+        "PATH": path_first(Path(_terraform(tmp_path, _printing("1.11.4"))), "/usr/bin:/bin"),
     }
 
 

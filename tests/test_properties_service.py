@@ -77,13 +77,14 @@ def test_i15_the_api_authenticates_aurora_with_the_ca_bundle_its_image_carries(
     synth: Synthesis, production_synth: Synthesis
 ) -> None:
     contract = json.loads((ROOT / "service" / "contract.json").read_text())
+    # The bundle's path is the image's own setting (service/contract.json image_environment).
+    assert "DB_SSLROOTCERT" in contract["image_environment"]
     for synthesis in (synth, production_synth):
         environment = {e["name"]: e["value"] for e in _container(synthesis)["environment"]}
         # verify-full checks the chain and the endpoint's name: an address inside the VPC that
         # answers for the cluster endpoint cannot read the password at login (require would let it).
         assert environment["DB_SSLMODE"] == "verify-full"
-        # The bundle's path is the image's own setting: the task definition never overrides it.
-        assert "DB_SSLROOTCERT" in contract["image_environment"]
+        # The task definition never overrides the image's own settings.
         assert not set(contract["image_environment"]) & set(environment)
 
 

@@ -24,7 +24,7 @@ from catalog_api.app import reads
 from catalog_api.models import ID_MAX
 from devtools.pgserver import free_port
 from tests.conftest import make_client
-from tests.helpers import ADMIN_TOKEN, HttpResult, ServiceProcess, request, start_service
+from tests.helpers import ADMIN_TOKEN, ServiceProcess, request, start_service
 
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).resolve().parent.parent / "contract.json").read_text())
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
@@ -97,10 +97,6 @@ def _fill(template: str, item: dict[str, Any]) -> str:
     )
 
 
-def _comparable(result: HttpResult) -> tuple[int, dict[str, str], bytes]:
-    return result.status, {k: v for k, v in result.headers.items() if k not in ("date", "x-request-id")}, result.body
-
-
 @pytest.mark.parametrize(("spelling", "canonical_url"), SPELLINGS)
 def test_i16_a_read_is_served_at_its_canonical_url_and_redirected_there_from_any_other_spelling(
     service: ServiceProcess, item: dict[str, Any], spelling: str, canonical_url: str
@@ -115,10 +111,6 @@ def test_i16_a_read_is_served_at_its_canonical_url_and_redirected_there_from_any
         assert answer.headers["cache-control"] == "public, max-age=86400"
         assert answer.body == b""
         assert "x-request-id" not in answer.headers
-    # One hop: the target is itself canonical, and it serves what the canonical URL serves.
-    assert _comparable(request(service.port, "GET", answer.headers["location"])) == _comparable(
-        request(service.port, "GET", target)
-    )
 
 
 @pytest.mark.parametrize(
@@ -230,13 +222,16 @@ _RAW_VALUES = st.one_of(
 
 
 @settings(max_examples=1500, deadline=None, derandomize=True, database=None)
-@given(st.lists(st.tuples(_NAMES, _RAW_VALUES), max_size=5, unique_by=lambda pair: pair[0]), st.booleans())
-def test_i16_a_redirect_is_never_followed_by_another(pairs: list[tuple[str, str]], on_item: bool) -> None:
+@given(
+    st.lists(st.tuples(_NAMES, _RAW_VALUES), max_size=5, unique_by=lambda pair: pair[0]),
+    st.one_of(st.none(), st.sampled_from(["007", "+7", "7.0", "%37", "7_0", "0_7", "%2B7"])),
+)
+def test_i16_a_redirect_is_never_followed_by_another(pairs: list[tuple[str, str]], item: str | None) -> None:
     """The target of every redirect is canonical: one hop, never a loop between spellings."""
     path = "/products"
     query = "&".join(f"{name}={value}" for name, value in pairs).encode("utf-8")
-    if on_item:
-        path, query = "/products/007", b""
+    if item is not None:
+        path, query = f"/products/{item}", b""
     answer = canonical.verdict("GET", path, path.encode(), query)
     if answer is None or answer.status_code != 301:
         return

@@ -89,7 +89,7 @@ def test_i15_a_verifying_sslmode_without_a_ca_bundle_is_refused_at_start(mode: s
     )
 
 
-def test_i15_a_ca_bundle_is_passed_to_libpq(tmp_path: Path) -> None:
+def test_i15_a_ca_bundle_is_read_from_db_sslrootcert(tmp_path: Path) -> None:
     bundle = tls.write_bundle(tls.authority("stand-in"), tmp_path / "bundle.pem")
     settings = load_settings({**BASE, "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": str(bundle)})
     assert (settings.db_sslmode, settings.db_sslrootcert) == ("verify-full", str(bundle))

@@ -104,6 +104,7 @@ def test_i15_verify_full_refuses_a_database_whose_certificate_another_ca_signed(
     stranger = tls.write_bundle(tls.authority("some other CA"), tmp_path / "other-bundle.pem")
     record, served = _first_migration_retry(_verify_full_env(tls_pg, stranger), tmp_path / "service.log")
     assert "certificate verify failed" in str(record.get("reason")), record
+    # Guards the start order: migrations, which need the verified connection, run before uvicorn listens.
     assert not served, "the service listened without a verified database"
 
 
@@ -117,4 +118,5 @@ def test_i15_verify_full_refuses_a_host_name_the_database_certificate_does_not_h
         _verify_full_env(tls_pg, bundle, host="localhost"), tmp_path / "service.log"
     )
     assert "does not match host name" in str(record.get("reason")), record
+    # Guards the start order: migrations, which need the verified connection, run before uvicorn listens.
     assert not served, "the service listened without a verified database"

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -172,12 +173,15 @@ def test_without_nginx_it_names_the_debian_package_in_one_line_and_starts_nothin
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(rehearsal, "NGINX_FALLBACKS", ())
-    before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("catalog-rehearsal-*"))
+    # A temporary directory of its own: another run on the machine cannot make this pass or fail.
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
 
     assert rehearsal.main(["--plot", str(tmp_path / "x.png")]) == 1
 
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert "nginx not installed" in err and "apt-get install -y nginx-light" in err
-    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("catalog-rehearsal-*")) == before
+    assert list(private.iterdir()) == []
     assert not (tmp_path / "x.png").exists()
