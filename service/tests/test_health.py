@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from devtools import pgserver
 from devtools.pgserver import free_port
 from tests.conftest import make_client
+from tests.helpers import ServiceProcess, request
 
 
 def test_health_answers_ok_without_caching(client: TestClient) -> None:
@@ -88,3 +89,13 @@ def test_i15_ready_fails_when_the_app_role_cannot_read_the_catalog(
         with pg.admin() as conn:
             conn.execute("GRANT SELECT ON products TO catalog_app")
     assert client.get("/ready").status_code == 200
+
+
+def test_p05_a_percent_encoded_ready_path_reaches_ready_so_the_edge_must_judge_the_decoded_path(
+    live_service: ServiceProcess,
+) -> None:
+    # Why the edge guard decodes before comparing (shared/components/distribution.py): the server
+    # decodes `/re%61dy` to `/ready` before routing, so a raw-path rule alone would let it through.
+    plain = request(live_service.port, "GET", "/ready")
+    encoded = request(live_service.port, "GET", "/re%61dy")
+    assert (encoded.status, encoded.body) == (plain.status, plain.body) == (200, b'{"status":"ready"}')

@@ -290,7 +290,9 @@ class ApiDistribution(Construct):
                 "origin_protocol_policy": endpoint.origin_protocol_policy,
             },
         )
-        # Creating a VPC origin "can take up to 15 minutes" (AWS's VPC-origin guide), exactly the
+        # Creating a VPC origin "can take up to 15 minutes" (AWS's VPC-origin guide, "Restrict access
+        # with VPC origins", docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+        # private-content-vpc-origins.html), exactly the
         # provider's default timeout (internal/service/cloudfront/vpc_origin.go), after which the
         # resource is left tainted (terraform-aws-modules/terraform-aws-cloudfront#163): allow 30.
         vpc_origin = CloudfrontVpcOrigin(
