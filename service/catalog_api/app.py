@@ -8,7 +8,6 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -50,6 +49,7 @@ from catalog_api.models import (
     Status,
     single_line_text,
 )
+from catalog_api.readpool import ReadPool
 
 log = logging.getLogger("catalog_api")
 
@@ -105,10 +105,10 @@ def _db(request: Request) -> Database:
     return database
 
 
-def _reader(request: Request) -> Database:
-    """The reader's pool (DB_READER_HOST), or the writer's when no reader host is configured."""
-    database: Database = request.app.state.reader
-    return database
+def _reader(request: Request) -> ReadPool:
+    """The reads' pool: on DB_READER_HOST, or on the writer when no reader host is configured."""
+    reader: ReadPool = request.app.state.reader
+    return reader
 
 
 def _write_refusal(settings: Settings, authorization: str) -> ApiError | None:
@@ -226,8 +226,7 @@ async def health() -> Response:
 async def ready(request: Request) -> Response:
     # Both, checked at once: reads need the reader and writes the writer, so the service is not
     # ready when either is unreachable.
-    pools = {_db(request), _reader(request)}
-    if all(await asyncio.gather(*(pool.ping(READY_TIMEOUT_S) for pool in pools))):
+    if all(await asyncio.gather(_db(request).ping(READY_TIMEOUT_S), _reader(request).ping(READY_TIMEOUT_S))):
         return json_response({"status": "ready"})
     return json_response({"status": "unavailable"}, status_code=503)
 
@@ -284,7 +283,7 @@ async def list_products(
 
 
 async def _list_page(
-    reader: Database,
+    reader: ReadPool,
     search_slots: asyncio.Semaphore,
     if_none_match: str | None,
     category: str | None,
@@ -363,7 +362,7 @@ async def get_product(request: Request, product_id: ProductId) -> Response:
     return await _product(_reader(request), request.headers.get("if-none-match"), product_id)
 
 
-async def _product(reader: Database, if_none_match: str | None, product_id: int) -> Response:
+async def _product(reader: ReadPool, if_none_match: str | None, product_id: int) -> Response:
     """A get-by-id call's answer from its validated id (the route's and the hot path's)."""
 
     async def work(conn: Any) -> repository.Row | None:
@@ -608,18 +607,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings, creds, pool_timeout_s=pool_timeout_s)
-        # Reads go to DB_READER_HOST on a pool of their own; without it they share the writer's.
-        reader = (
-            Database(replace(settings, db_host=settings.reader_host), creds, pool_timeout_s=pool_timeout_s)
-            if settings.db_reader_host is not None
-            else database
-        )
+        # Reads go to DB_READER_HOST (or the writer without it) on a pool of their own.
+        reader = ReadPool(settings, creds, host=settings.reader_host, pool_timeout_s=pool_timeout_s)
         app.state.db = database
         app.state.reader = reader
         app.state.search_slots = asyncio.Semaphore(SEARCH_SLOTS)
         await database.open()
-        if reader is not database:
-            await reader.open()
+        await reader.open()
         if not settings.writes_enabled:
             reason = "no ADMIN_TOKEN" if settings.admin_token is None else "ADMIN_TOKEN shorter than 16 characters"
             log.warning("writes are disabled", extra={"fields": {"event": "writes_disabled", "reason": reason}})
@@ -629,8 +623,7 @@ def create_app(
         try:
             yield
         finally:
-            if reader is not database:
-                await reader.close()
+            await reader.close()
             await database.close()
             log.info("service stopped", extra={"fields": {"event": "stopped"}})
 

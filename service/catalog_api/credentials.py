@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import boto3
 import psycopg
 from botocore.config import Config as BotoConfig
@@ -53,8 +54,11 @@ class CredentialError(RuntimeError):
 def is_auth_failure(exc: BaseException) -> bool:
     """True for PostgreSQL's invalid_password (SQLSTATE 28P01), also when raised while connecting.
 
-    libpq reports a failed login as a message, without a SQLSTATE, so the text is checked too.
+    libpq reports a failed login as a message, without a SQLSTATE, so the text is checked too;
+    asyncpg (the reads' pool) raises InvalidPasswordError, which carries it.
     """
+    if isinstance(exc, asyncpg.PostgresError):
+        return bool(getattr(exc, "sqlstate", None) == "28P01")
     if not isinstance(exc, psycopg.Error):
         return False
     if exc.sqlstate == "28P01":

@@ -46,11 +46,13 @@ class DatabaseUnavailableError(RuntimeError):
 def session_options(role: str = APP_ROLE) -> str:
     """Startup options: act as the restricted role from the first statement; bound every statement.
 
-    With `role` set at startup, even `RESET ROLE` returns to the restricted role.
+    With `role` set at startup, even `RESET ROLE` returns to the restricted role. UTC, whatever
+    the cluster's parameter group says: reads (asyncpg) and writes (psycopg) then write the same
+    instant the same way (`+00:00`).
     """
     return (
         f"-c role={role} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
-        " -c idle_in_transaction_session_timeout=10000 -c lock_timeout=3000"
+        " -c idle_in_transaction_session_timeout=10000 -c lock_timeout=3000 -c TimeZone=UTC"
     )
 
 
@@ -80,7 +82,7 @@ def _connection_class(credentials: CredentialSource) -> type[psycopg.AsyncConnec
 
 
 class Database:
-    """Owns the pool; every query of the service goes through `read()` or `write()`."""
+    """Owns the writes' pool; every write goes through `write()` (reads: catalog_api/readpool.py)."""
 
     def __init__(
         self,
@@ -151,27 +153,10 @@ class Database:
         except (PoolTimeout, TooManyRequests) as exc:
             raise DatabaseUnavailableError(type(exc).__name__) from exc
 
-    async def read(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
-        """Run an idempotent read; once retried on a fresh connection if the first one was dead.
-
-        After a failover or a restart every pooled connection is dead at once; `check()` replaces
-        them all, so one request pays for the detection instead of one failed request per connection.
-        """
-        for attempt in (1, 2):
-            try:
-                return await _within(UNIT_TIMEOUT_S, lambda: self._unit(work, transaction=False))
-            except psycopg.OperationalError as exc:
-                if attempt == 2 or not _is_dead_connection(exc):
-                    raise DatabaseUnavailableError(
-                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    ) from exc
-                await self.pool.check()
-        raise AssertionError("unreachable")  # pragma: no cover
-
     async def write(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         """Run a write in one transaction; never retried (it may have been applied)."""
         try:
-            return await _within(UNIT_TIMEOUT_S, lambda: self._unit(work, transaction=True))
+            return await within(UNIT_TIMEOUT_S, lambda: self._unit(work))
         except psycopg.OperationalError as exc:
             if _is_dead_connection(exc):
                 # The others in the pool are likely dead too (failover): replace them for the next requests.
@@ -179,28 +164,36 @@ class Database:
             raise DatabaseUnavailableError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
     async def ping(self, timeout_s: float) -> bool:
-        """Readiness: a connection within `timeout_s` and the products table readable by the app role."""
+        """Readiness: a connection within `timeout_s` and the products table readable by the app role.
+
+        A dead pooled connection (failover, rotation) is replaced and the probe tried once more:
+        the pool learns of it only by using it, and writes are too rare to do that first.
+        """
 
         async def probe() -> None:
             async with self.pool.connection(timeout=timeout_s) as conn:
                 await conn.execute("SELECT 1 FROM products LIMIT 1")
 
-        try:
-            # The whole probe, not only the checkout: a frozen server accepts the query and never answers.
-            await _within(timeout_s, probe)
-        except (PoolTimeout, TooManyRequests, psycopg.Error, DatabaseUnavailableError):
-            return False
-        return True
+        for attempt in (1, 2):
+            try:
+                # The whole probe, not only the checkout: a frozen server accepts the query and never answers.
+                await within(timeout_s, probe)
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not _is_dead_connection(exc):
+                    return False
+                await self.pool.check()
+            except (PoolTimeout, TooManyRequests, psycopg.Error, DatabaseUnavailableError):
+                return False
+            else:
+                return True
+        return False
 
-    async def _unit(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]], *, transaction: bool) -> T:
-        async with self._connection() as conn:
-            if transaction:
-                async with conn.transaction():
-                    return await work(conn)
+    async def _unit(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+        async with self._connection() as conn, conn.transaction():
             return await work(conn)
 
 
-async def _within(timeout_s: float, unit: Callable[[], Coroutine[Any, Any, T]]) -> T:
+async def within(timeout_s: float, unit: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """`unit()`'s result, or DatabaseUnavailableError after `timeout_s` with its connection discarded.
 
     Not `asyncio.timeout` around the work: a cancelled psycopg query first asks the server to

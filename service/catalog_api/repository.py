@@ -1,7 +1,12 @@
-"""SQL for the products table. Every value travels as a bound parameter, never inside the SQL text."""
+"""SQL for the products table. Every value travels as a bound parameter, never inside the SQL text.
+
+Reads run on asyncpg connections (catalog_api/readpool.py, `$n` parameters); writes on psycopg
+connections (catalog_api/db.py, `%(name)s` parameters).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,11 +29,14 @@ COLUMN_NAMES = (
     "updated_at",
 )
 _COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMN_NAMES)
-# Reads run per request: their SQL is composed (and quoted) once, here, not per call.
-_BY_ID = sql.SQL("SELECT {} FROM products WHERE id = %s").format(_COLUMNS).as_string()
-_BY_SKU = sql.SQL("SELECT {} FROM products WHERE sku = %s").format(_COLUMNS).as_string()
-# A read's row: the columns of COLUMN_NAMES, in that order (tuples cost less than dicts per row).
-Row = tuple[Any, ...]
+# Reads run per request: their SQL is written once, here, not per call.
+_READ_COLUMNS = ", ".join(f'"{c}"' for c in COLUMN_NAMES)
+# Only constant identifiers are put into the text; values are `$n` parameters.
+_BY_ID = f"SELECT {_READ_COLUMNS} FROM products WHERE id = $1"  # noqa: S608
+_BY_SKU = f"SELECT {_READ_COLUMNS} FROM products WHERE sku = $1"  # noqa: S608
+# A read's row: the columns of COLUMN_NAMES, in that order, the price as its text ("12.50",
+# readpool's numeric codec). An asyncpg Record unpacks and indexes as a tuple does.
+Row = Sequence[Any]
 _list_sql: dict[tuple[str, ...], str] = {}
 WRITABLE = ("sku", "name", "description", "category", "price", "currency", "stock")
 
@@ -69,7 +77,7 @@ def to_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def row_json(row: Row) -> dict[str, Any]:
-    """A read's row as the API's JSON object: the same object `to_json` makes of a dict row."""
+    """A read's row as the API's JSON object: the same object `to_json` makes of a write's row."""
     product_id, sku, name, description, category, price, currency, stock, created_at, updated_at = row
     return {
         "id": product_id,
@@ -77,7 +85,7 @@ def row_json(row: Row) -> dict[str, Any]:
         "name": name,
         "description": description,
         "category": category,
-        "price": f"{price:.2f}",
+        "price": price,
         "currency": currency,
         "stock": stock,
         "created_at": created_at.isoformat(),
@@ -85,71 +93,62 @@ def row_json(row: Row) -> dict[str, Any]:
     }
 
 
+# Each filter's condition; its value is the next bound parameter.
+_CONDITIONS = {
+    "after_id": "id > ",
+    "category": "category = ",
+    "min_price": "price >= ",
+    "max_price": "price <= ",
+    "q": "name ILIKE ",
+}
+
+
 def _conditions(filters: ListFilters, after_id: int | None) -> tuple[tuple[str, ...], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    if after_id is not None:
-        where.append("id > %s")
-        params.append(after_id)
-    if filters.category is not None:
-        where.append("category = %s")
-        params.append(filters.category)
-    if filters.min_price is not None:
-        where.append("price >= %s")
-        params.append(filters.min_price)
-    if filters.max_price is not None:
-        where.append("price <= %s")
-        params.append(filters.max_price)
-    if filters.q is not None:
-        where.append("name ILIKE %s")
-        params.append(_like_pattern(filters.q))
-    return tuple(where), params
+    """The names of the conditions that apply, in a fixed order, and their values."""
+    values = {
+        "after_id": after_id,
+        "category": filters.category,
+        "min_price": filters.min_price,
+        "max_price": filters.max_price,
+        "q": _like_pattern(filters.q) if filters.q is not None else None,
+    }
+    names = tuple(name for name, value in values.items() if value is not None)
+    return names, [values[name] for name in names]
 
 
-def _compose_list(where: tuple[str, ...]) -> sql.Composed:
-    return sql.SQL("SELECT {cols} FROM products {where} ORDER BY id LIMIT %s").format(
-        cols=_COLUMNS,
-        where=sql.SQL("WHERE ") + sql.SQL(" AND ").join(sql.SQL(w) for w in where) if where else sql.SQL(""),
-    )
+def _compose_list(names: tuple[str, ...]) -> str:
+    where = " AND ".join(f"{_CONDITIONS[name]}${n}" for n, name in enumerate(names, start=1))
+    limit = f"${len(names) + 1}"
+    clause = f"WHERE {where} " if where else ""
+    return f"SELECT {_READ_COLUMNS} FROM products {clause}ORDER BY id LIMIT {limit}"  # noqa: S608 - constants and $n only
 
 
-def list_query(filters: ListFilters, after_id: int | None, limit: int) -> tuple[sql.Composed, list[Any]]:
-    """The listing's SQL and its bound parameters (also what the tests EXPLAIN)."""
-    where, params = _conditions(filters, after_id)
+def list_query(filters: ListFilters, after_id: int | None, limit: int) -> tuple[str, list[Any]]:
+    """The listing's SQL (`$n` parameters) and its bound parameters; the SQL is written once per
+    combination of filters (there are 32)."""
+    names, params = _conditions(filters, after_id)
     params.append(limit + 1)
-    return _compose_list(where), params
-
-
-def _list_text(filters: ListFilters, after_id: int | None, limit: int) -> tuple[str, list[Any]]:
-    """list_query's SQL as text, composed once per combination of filters (there are 32)."""
-    where, params = _conditions(filters, after_id)
-    params.append(limit + 1)
-    text = _list_sql.get(where)
+    text = _list_sql.get(names)
     if text is None:
-        text = _list_sql[where] = _compose_list(where).as_string()
+        text = _list_sql[names] = _compose_list(names)
     return text, params
 
 
-async def list_products(
-    conn: psycopg.AsyncConnection[Any], filters: ListFilters, after_id: int | None, limit: int
-) -> list[Row]:
+async def list_products(conn: Any, filters: ListFilters, after_id: int | None, limit: int) -> list[Row]:
     """Up to `limit + 1` rows in id order after `after_id` (the extra row tells whether a next page exists)."""
-    query, params = _list_text(filters, after_id, limit)
-    async with conn.cursor() as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()
+    query, params = list_query(filters, after_id, limit)
+    rows: list[Row] = await conn.fetch(query, *params)
+    return rows
 
 
-async def get_by_id(conn: psycopg.AsyncConnection[Any], product_id: int) -> Row | None:
-    async with conn.cursor() as cur:
-        await cur.execute(_BY_ID, (product_id,))
-        return await cur.fetchone()
+async def get_by_id(conn: Any, product_id: int) -> Row | None:
+    row: Row | None = await conn.fetchrow(_BY_ID, product_id)
+    return row
 
 
-async def get_by_sku(conn: psycopg.AsyncConnection[Any], sku: str) -> Row | None:
-    async with conn.cursor() as cur:
-        await cur.execute(_BY_SKU, (sku,))
-        return await cur.fetchone()
+async def get_by_sku(conn: Any, sku: str) -> Row | None:
+    row: Row | None = await conn.fetchrow(_BY_SKU, sku)
+    return row
 
 
 def _db_values(fields: dict[str, Any]) -> dict[str, Any]:

@@ -120,3 +120,41 @@ def test_i15_verify_full_refuses_a_host_name_the_database_certificate_does_not_h
     assert "does not match host name" in str(record.get("reason")), record
     # Guards the start order: migrations, which need the verified connection, run before uvicorn listens.
     assert not served, "the service listened without a verified database"
+
+
+def _read_pool_serves(env: dict[str, str]) -> bool:
+    """Whether the reads' pool (asyncpg) gets a connection it may use under these settings."""
+    import asyncio
+
+    from catalog_api.readpool import ReadPool
+
+    settings = load_settings(env)
+
+    async def ping() -> bool:
+        pool = ReadPool(settings, build_credentials(settings), host=settings.reader_host)
+        await pool.open()
+        try:
+            return await pool.ping(10.0)
+        finally:
+            await pool.close()
+
+    return asyncio.run(ping())
+
+
+def test_i16_the_read_pool_checks_the_database_certificate_as_libpq_does(
+    tls_pg: pgserver.PostgresServer, rds_ca: tls.Authority, tmp_path: Path
+) -> None:
+    """Reads travel on asyncpg, not libpq: its TLS settings are built from DB_SSLMODE/DB_SSLROOTCERT
+    to mean the same (catalog_api/readpool.py, ssl_context)."""
+    bundle = tls.write_bundle(rds_ca, tmp_path / "rds-ca-bundle.pem")
+    stranger = tls.write_bundle(tls.authority("some other CA"), tmp_path / "other-bundle.pem")
+    assert _read_pool_serves(_verify_full_env(tls_pg, bundle))
+    assert not _read_pool_serves(_verify_full_env(tls_pg, stranger)), "verify-full took another CA's certificate"
+    assert not _read_pool_serves(_verify_full_env(tls_pg, bundle, host="localhost")), "verify-full took a wrong host"
+    # verify-ca checks the chain, not the name.
+    assert _read_pool_serves({**_verify_full_env(tls_pg, bundle, host="localhost"), "DB_SSLMODE": "verify-ca"})
+    assert not _read_pool_serves({**_verify_full_env(tls_pg, stranger), "DB_SSLMODE": "verify-ca"})
+    # require with a CA file checks the chain too, as libpq's does for compatibility.
+    assert not _read_pool_serves({**_verify_full_env(tls_pg, stranger), "DB_SSLMODE": "require"})
+    without_bundle = {k: v for k, v in _verify_full_env(tls_pg, bundle).items() if k != "DB_SSLROOTCERT"}
+    assert _read_pool_serves({**without_bundle, "DB_SSLMODE": "require"})

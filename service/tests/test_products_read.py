@@ -259,7 +259,7 @@ def test_i15_head_on_a_missing_product_answers_404_without_a_body(client: TestCl
 
 
 class _RecordingCursor:
-    """Stands in for psycopg's cursor: keeps the SQL text and the parameters of each execute."""
+    """Stands in for psycopg's cursor (writes): keeps the SQL text and the parameters of each execute."""
 
     def __init__(self, executed: list[tuple[str, Any]]) -> None:
         self.executed = executed
@@ -282,8 +282,17 @@ class _RecordingCursor:
 
 
 class _RecordingConnection:
+    """Stands in for both drivers' connections: asyncpg's (reads) and psycopg's (writes)."""
+
     def __init__(self) -> None:
         self.executed: list[tuple[str, Any]] = []
+
+    async def fetch(self, query: str, *params: Any) -> list[Any]:
+        self.executed.append((query, params))
+        return []
+
+    async def fetchrow(self, query: str, *params: Any) -> None:
+        self.executed.append((query, params))
 
     def cursor(self, **_kwargs: Any) -> _RecordingCursor:
         return _RecordingCursor(self.executed)
@@ -306,9 +315,9 @@ def test_i15_every_filter_value_travels_as_a_bound_parameter() -> None:
     conn = _RecordingConnection()
 
     async def run() -> None:
-        await repository.list_products(conn, filters, 4242, 17)  # type: ignore[arg-type]
-        await repository.get_by_id(conn, 5151)  # type: ignore[arg-type]
-        await repository.get_by_sku(conn, "SKU-MARKER-1")  # type: ignore[arg-type]
+        await repository.list_products(conn, filters, 4242, 17)
+        await repository.get_by_id(conn, 5151)
+        await repository.get_by_sku(conn, "SKU-MARKER-1")
         await repository.delete(conn, 6161)  # type: ignore[arg-type]
 
     asyncio.run(run())

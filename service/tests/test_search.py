@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from catalog_api import repository
 from catalog_api.db import POOL_TIMEOUT_S, session_options
@@ -53,9 +54,17 @@ def catalog(pg: pgserver.PostgresServer, db_env: dict[str, str]) -> Iterator[Non
 
 
 def _plan_nodes(conn: psycopg.Connection[Any], q: str) -> list[tuple[str, str | None]]:
-    """(node type, index name) of every node of the listing's plan for a search, as the app role runs it."""
+    """(node type, index name) of every node of the listing's plan for a search, as the app role runs it.
+
+    The reads' driver (asyncpg) runs the listing as a prepared statement with `$n` parameters:
+    so does this, through PREPARE and EXPLAIN EXECUTE.
+    """
     query, params = repository.list_query(repository.ListFilters(q=q), None, 20)
-    row = conn.execute(b"EXPLAIN (FORMAT JSON) " + query.as_bytes(conn), params).fetchone()
+    conn.execute(f"PREPARE listing AS {query}".encode())
+    # EXECUTE's arguments are expressions whose type it cannot infer from a bound parameter: literals.
+    arguments = sql.SQL(", ").join(sql.Literal(value) for value in params)
+    row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE listing({})").format(arguments)).fetchone()
+    conn.execute(b"DEALLOCATE listing")
     assert row is not None
 
     def walk(node: dict[str, Any]) -> Iterator[tuple[str, str | None]]:

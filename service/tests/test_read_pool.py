@@ -1,0 +1,175 @@
+"""The reads' pool (asyncpg, catalog_api/readpool.py) keeps every bound the writes' pool keeps.
+
+Each test runs the pool against the session's throwaway PostgreSQL; the TLS tests are in
+test_database_tls.py, the frozen server in test_database_freeze.py, the rotation in
+test_credentials.py and the failover in test_database_resilience.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from catalog_api.app import build_credentials
+from catalog_api.config import load_settings
+from catalog_api.db import POOL_MAX_SIZE, DatabaseUnavailableError
+from catalog_api.readpool import ReadPool
+
+T = TypeVar("T")
+
+
+def _with_pool(db_env: dict[str, str], use: Callable[[ReadPool], Awaitable[T]], **kwargs: Any) -> T:
+    settings = load_settings(db_env)
+
+    async def run() -> T:
+        pool = ReadPool(settings, build_credentials(settings), host=settings.reader_host, **kwargs)
+        await pool.open()
+        try:
+            return await use(pool)
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
+def _show(name: str) -> Callable[[Any], Awaitable[str]]:
+    async def work(conn: Any) -> str:
+        return str(await conn.fetchval(f"SHOW {name}"))
+
+    return work
+
+
+def test_i16_read_sessions_carry_the_app_role_the_timeouts_and_utc(db_env: dict[str, str]) -> None:
+    """As the writes' sessions: the NOLOGIN role from the first statement, every bound, one time zone."""
+    names = ("role", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "TimeZone")
+
+    async def use(pool: ReadPool) -> dict[str, str]:
+        return {name: await pool.read(_show(name)) for name in names}
+
+    assert _with_pool(db_env, use) == {
+        "role": "catalog_app",
+        "statement_timeout": "5s",
+        "lock_timeout": "3s",
+        "idle_in_transaction_session_timeout": "10s",
+        "TimeZone": "UTC",
+    }
+
+
+def test_i16_the_read_pool_has_the_same_size_wait_and_queue_bounds_as_the_writes_pool(db_env: dict[str, str]) -> None:
+    async def bounds(pool: ReadPool) -> tuple[int, int, int, float]:
+        return pool.min_size, pool.max_size, pool.max_waiting, pool.timeout
+
+    min_size, max_size, max_waiting, timeout = _with_pool(db_env, bounds)
+    assert (min_size, max_size) == (2, 10)
+    assert 0 < max_waiting <= 500
+    assert 0 < timeout <= 10
+
+
+def test_i16_a_read_waits_at_most_the_pool_timeout_for_a_connection(db_env: dict[str, str]) -> None:
+    """Every connection busy: the next read gives up after the pool's wait, not the unit's bound."""
+
+    async def use(pool: ReadPool) -> tuple[str, float]:
+        release = asyncio.Event()
+
+        async def hold(conn: Any) -> None:
+            await conn.fetchval("SELECT 1")
+            await release.wait()
+
+        holders = [asyncio.create_task(pool.read(hold)) for _ in range(POOL_MAX_SIZE)]
+        await asyncio.sleep(0.5)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await pool.read(_show("role"))
+        except DatabaseUnavailableError as exc:
+            return str(exc), loop.time() - started
+        finally:
+            release.set()
+            await asyncio.gather(*holders)
+        raise AssertionError("a read was served with every connection held")
+
+    reason, waited = _with_pool(db_env, use, pool_timeout_s=0.5)
+    assert reason == "PoolTimeout"
+    # The unit's own bound is 6 s: the wait ended at the pool's, with room for a loaded machine.
+    assert 0.5 <= waited < 3.0
+
+
+def test_i16_reads_beyond_the_wait_queue_answer_at_once(db_env: dict[str, str]) -> None:
+    async def use(pool: ReadPool) -> list[str]:
+        pool.max_waiting = 2
+        release = asyncio.Event()
+
+        async def hold(conn: Any) -> None:
+            await release.wait()
+
+        busy = [asyncio.create_task(pool.read(hold)) for _ in range(POOL_MAX_SIZE + 2)]
+        await asyncio.sleep(0.5)
+        try:
+            await pool.read(_show("role"))
+        except DatabaseUnavailableError as exc:
+            return [str(exc)]
+        finally:
+            release.set()
+            await asyncio.gather(*busy)
+        return []
+
+    assert _with_pool(db_env, use) == ["TooManyRequests"]
+
+
+def test_i16_read_connections_are_recycled_after_their_lifetime(db_env: dict[str, str]) -> None:
+    """So readers that autoscaling adds get new connections: the reader endpoint balances per connection."""
+
+    async def backend_pids(pool: ReadPool) -> set[int]:
+        async def pid(conn: Any) -> int:
+            return int(await conn.fetchval("SELECT pg_backend_pid()"))
+
+        return {await pool.read(pid) for _ in range(5)}
+
+    assert len(_with_pool(db_env, backend_pids)) <= 2, "connections within their lifetime are reused"
+    assert len(_with_pool(db_env, backend_pids, max_lifetime_s=0.0)) == 5
+
+
+def test_i16_a_query_error_is_not_taken_for_an_unavailable_database(db_env: dict[str, str]) -> None:
+    """A defect answers 500 (with its trace in the log), not 503 with Retry-After."""
+    import asyncpg
+
+    async def use(pool: ReadPool) -> str:
+        async def wrong(conn: Any) -> None:
+            await conn.fetchval("SELECT no_such_column FROM products")
+
+        try:
+            await pool.read(wrong)
+        except asyncpg.PostgresError as exc:
+            # The session is usable again: the next read on the pool is served.
+            assert await pool.read(_show("role")) == "catalog_app"
+            return type(exc).__name__
+        return "no error"
+
+    assert _with_pool(db_env, use) == "UndefinedColumnError"
+
+
+def test_i16_read_connections_have_tcp_keepalives_and_a_user_timeout(db_env: dict[str, str]) -> None:
+    """As libpq's keepalives_* and tcp_user_timeout on the writes' connections (catalog_api/db.py)."""
+
+    async def use(pool: ReadPool) -> tuple[int, int, int, int, int]:
+        async def options(conn: Any) -> tuple[int, int, int, int, int]:
+            sock = conn._transport.get_extra_info("socket")
+            if sock.family == socket.AF_UNIX:
+                pytest.skip("the session database is reached over a Unix socket")
+            return (
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+            )
+
+        return await pool.read(options)
+
+    keepalive, idle, interval, count, user_timeout = _with_pool(db_env, use)
+    assert keepalive != 0
+    assert (idle, interval, count, user_timeout) == (30, 10, 3, 10000)
