@@ -27,6 +27,7 @@ DB = "catalog_api/db.py"
 MIDDLEWARE = "catalog_api/middleware.py"
 HTTP = "catalog_api/http.py"
 REPOSITORY = "catalog_api/repository.py"
+READPOOL = "catalog_api/readpool.py"
 CONFIG = "catalog_api/config.py"
 MAIN = "catalog_api/__main__.py"
 PROTOCOL = "catalog_api/protocol.py"
@@ -52,38 +53,27 @@ DATABASE_TLS = "tests/test_database_tls.py"
 CANONICAL_TESTS = "tests/test_canonical_urls.py"
 REPLICA_TESTS = "tests/test_read_replica.py"
 SEARCH_TESTS = "tests/test_search.py"
+READ_POOL = "tests/test_read_pool.py"
 
 SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     # --- SQL: every value a bound parameter ------------------------------------------------
     ServiceMutant(
-        id="sql-category-formatted",
+        id="sql-list-values-formatted",
         file=REPOSITORY,
-        original='where.append("category = %s")\n        params.append(filters.category)',
-        replacement="where.append(f\"category = '{filters.category}'\")",
-        what="category filter formatted into the SQL text (the pattern happens to keep quotes out today)",
-        tests=(READS,),
-    ),
-    ServiceMutant(
-        id="sql-min-price-formatted",
-        file=REPOSITORY,
-        original='where.append("price >= %s")\n        params.append(filters.min_price)',
-        replacement='where.append(f"price >= {filters.min_price}")',
-        what="min_price formatted into the SQL text instead of bound",
-        tests=(READS,),
-    ),
-    ServiceMutant(
-        id="sql-q-formatted",
-        file=REPOSITORY,
-        original='where.append("name ILIKE %s")\n        params.append(_like_pattern(filters.q))',
-        replacement="where.append(f\"name ILIKE '{_like_pattern(filters.q)}'\")",
-        what="the text search formatted into the SQL text: injection through q",
+        original="rows: list[Row] = await conn.fetch(query, *params)",
+        replacement=(
+            "for n, value in reversed(list(enumerate(params, start=1))):\n"
+            "        query = query.replace(f\"${n}\", f\"'{value}'\")\n"
+            "    rows: list[Row] = await conn.fetch(query)"
+        ),
+        what="the listing's filter values (category, prices, q, cursor) formatted into the SQL text: injection through q",
         tests=(READS,),
     ),
     ServiceMutant(
         id="sql-sku-formatted",
         file=REPOSITORY,
-        original="await cur.execute(_BY_SKU, (sku,))",
-        replacement='await cur.execute(_BY_SKU.replace("%s", f"\'{sku}\'"))',
+        original="row: Row | None = await conn.fetchrow(_BY_SKU, sku)",
+        replacement='row: Row | None = await conn.fetchrow(_BY_SKU.replace("$1", f"\'{sku}\'"))',
         what="SKU lookup formatted into the SQL text",
         tests=(READS,),
     ),
@@ -312,10 +302,10 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ServiceMutant(
         id="lock-timeout-dropped",
         file=DB,
-        original='" -c idle_in_transaction_session_timeout=10000 -c lock_timeout=3000"',
-        replacement='" -c idle_in_transaction_session_timeout=10000"',
+        original='" -c idle_in_transaction_session_timeout=10000 -c lock_timeout=3000 -c TimeZone=UTC"',
+        replacement='" -c idle_in_transaction_session_timeout=10000 -c TimeZone=UTC"',
         what="no lock timeout: a migration's lock queues every request behind it",
-        tests=(RESILIENCE,),
+        tests=(RESILIENCE, READ_POOL),
     ),
     ServiceMutant(
         id="role-not-set-at-start",
@@ -351,17 +341,17 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ),
     ServiceMutant(
         id="read-unit-unbounded",
-        file=DB,
-        original="return await _within(UNIT_TIMEOUT_S, lambda: self._unit(work, transaction=False))",
-        replacement="return await self._unit(work, transaction=False)",
+        file=READPOOL,
+        original="            async with asyncio.timeout(timeout_s):\n                return await self._unit(work)",
+        replacement="            async with asyncio.timeout(None):\n                return await self._unit(work)",
         what="a read on a database that stopped answering waits forever (statement_timeout is the server's)",
         tests=(FREEZE,),
     ),
     ServiceMutant(
         id="ready-probe-checkout-only",
         file=DB,
-        original="            await _within(timeout_s, probe)\n",
-        replacement="            await probe()\n",
+        original="                await within(timeout_s, probe)\n",
+        replacement="                await probe()\n",
         what="/ready bounds only the pool checkout: a frozen database hangs the probe",
         tests=(FREEZE,),
     ),
@@ -522,8 +512,8 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ServiceMutant(
         id="ready-checks-the-writer-only",
         file=APP,
-        original="pools = {_db(request), _reader(request)}",
-        replacement="pools = {_db(request)}",
+        original="if all(await asyncio.gather(_db(request).ping(READY_TIMEOUT_S), _reader(request).ping(READY_TIMEOUT_S))):",
+        replacement="if await _db(request).ping(READY_TIMEOUT_S):",
         what="/ready answers 200 while every read fails against an unreachable reader",
         tests=(REPLICA_TESTS,),
     ),
@@ -601,5 +591,101 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         replacement="STALE_IF_ERROR_S = 30",
         what="stale-if-error as long as a typical failover alone: the edge shows 503s before the service has recovered",
         tests=(CANONICAL_TESTS, READS),
+    ),
+    ServiceMutant(
+        id="read-pool-session-options-dropped",
+        file=READPOOL,
+        original='server_settings={"application_name": APPLICATION_NAME, "options": session_options()},',
+        replacement='server_settings={"application_name": APPLICATION_NAME},',
+        what="read sessions act as the login role, without statement, lock or idle timeouts",
+        tests=(READ_POOL,),
+    ),
+    ServiceMutant(
+        id="read-pool-prices-as-decimals",
+        file=READPOOL,
+        original='await conn.set_type_codec("numeric", schema="pg_catalog", encoder=str, decoder=str, format="text")',
+        replacement="pass",
+        what="prices read as Decimal, which the encoder refuses: every read with a product answers 500",
+        tests=(READS,),
+    ),
+    ServiceMutant(
+        id="read-pool-keepalives-dropped",
+        file=READPOOL,
+        original="            _keep_alive(conn)\n",
+        replacement="            pass\n",
+        what="a silently dropped read connection (NAT, failover) is noticed only by the next query's bound",
+        tests=(READ_POOL,),
+    ),
+    ServiceMutant(
+        id="read-pool-secret-not-reread",
+        file=READPOOL,
+        original="fresh = await self._credentials.refresh(creds)",
+        replacement="fresh = None",
+        what="after a rotation every read answers 503 until the task is replaced",
+        tests=(CREDS_TESTS,),
+    ),
+    ServiceMutant(
+        id="read-pool-require-skips-the-ca-file",
+        file=READPOOL,
+        original='if sslmode == "require" and rootcert is None:',
+        replacement='if sslmode == "require":',
+        what="sslmode=require with a CA file accepts any certificate, where libpq checks the chain",
+        tests=(DATABASE_TLS,),
+    ),
+    ServiceMutant(
+        id="read-pool-verify-full-skips-the-host",
+        file=READPOOL,
+        original='    if sslmode == "verify-full":\n        return context\n',
+        replacement='    if sslmode == "verify-full":\n        context.check_hostname = False\n        return context\n',
+        what="verify-full takes a certificate for another host name: a man in the middle with any RDS certificate",
+        tests=(DATABASE_TLS,),
+    ),
+    ServiceMutant(
+        id="read-pool-every-error-unavailable",
+        file=READPOOL,
+        original="return sqlstate[:2] in _UNAVAILABLE_CLASSES",
+        replacement="return True",
+        what="a defect in a query answers 503 with Retry-After, retried by clients, instead of 500",
+        tests=(READ_POOL,),
+    ),
+    ServiceMutant(
+        id="read-pool-ended-session-not-retried",
+        file=READPOOL,
+        original='return sqlstate.startswith(("08", "57P"))',
+        replacement='return sqlstate.startswith(("57P",))',
+        what="a read whose session a failover ended mid-query answers 503 instead of being retried",
+        tests=(READ_POOL,),
+    ),
+    ServiceMutant(
+        id="read-pool-cancelled-connection-released",
+        file=READPOOL,
+        original="if not clean or asyncio.get_running_loop().time() - opened_at > self.max_lifetime_s:",
+        replacement="if asyncio.get_running_loop().time() - opened_at > self.max_lifetime_s:",
+        what="a timed-out read's connection goes back to the pool mid-query: against a frozen server, release waits forever",
+        tests=(FREEZE,),
+    ),
+    ServiceMutant(
+        id="read-pool-lifetime-ignored",
+        file=READPOOL,
+        original="- opened_at > self.max_lifetime_s:",
+        replacement='- opened_at > float("inf"):',
+        what="read connections live forever: readers the autoscaler adds get no connections from running tasks",
+        tests=(READ_POOL,),
+    ),
+    ServiceMutant(
+        id="read-pool-queue-unbounded",
+        file=READPOOL,
+        original="if self._in_flight > self.max_size + self.max_waiting:",
+        replacement="if False:",
+        what="reads pile up behind ten connections without bound instead of answering 503 at once",
+        tests=(READ_POOL,),
+    ),
+    ServiceMutant(
+        id="read-pool-wait-unbounded",
+        file=READPOOL,
+        original="async with asyncio.timeout(self.timeout):",
+        replacement="async with asyncio.timeout(None):",
+        what="a read waits for a connection as long as the whole unit's bound, not the pool's",
+        tests=(READ_POOL,),
     ),
 )

@@ -43,6 +43,10 @@ def uvicorn_config(settings: Settings, credentials: CredentialSource, *, host: s
         access_log=False,
         log_config=None,
         server_header=False,
+        # Nothing reads the client address (the access line does not log it), and the ALB is not
+        # in uvicorn's trusted proxies (127.0.0.1 by default), so the layer that parses
+        # X-Forwarded-* on every request could never apply it: off.
+        proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -20,13 +21,20 @@ NO_STORE = "no-store"
 JSON_TYPE = "application/json"
 
 
+def _isoformat(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def json_bytes(payload: Any) -> bytes:
+    """Compact JSON, non-ASCII kept; an aware datetime as `isoformat()` writes it (RFC 3339)."""
     try:
         # The same bytes as the json module's compact, non-ASCII-preserving form, several times faster.
         return orjson.dumps(payload)
     except TypeError:
         # What orjson refuses and json takes (a lone surrogate, an int beyond 64 bits) keeps its old answer.
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=_isoformat).encode("utf-8")
 
 
 def json_response(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -43,7 +43,6 @@ from catalog_api.db import (
     UNIT_TIMEOUT_S,
     DatabaseUnavailableError,
     session_options,
-    within,
 )
 
 log = logging.getLogger("catalog_api.db")
@@ -81,11 +80,11 @@ def ssl_context(sslmode: str, rootcert: str | None) -> ssl.SSLContext | Literal[
     return context
 
 
-# A connection that cannot be used again: a cut socket, one asyncpg saw close, or one the server
-# ended while it sat idle in the pool, whose "terminating connection" message asyncpg has read
-# but whose close it has not yet seen (it then refuses the next query as another operation in
-# progress: InternalClientError).
-_DEAD = (OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InternalClientError)
+# Outside PostgreSQL's errors, a connection that cannot be used again: a cut socket, or one the
+# server ended while it sat idle in the pool, whose "terminating connection" message asyncpg has
+# read but whose close it has not yet seen (it then refuses the next query as another operation
+# in progress: InternalClientError).
+_DEAD = (OSError, asyncpg.exceptions.InternalClientError)
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -97,9 +96,11 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 def _is_dead_connection(exc: BaseException) -> bool:
-    # Or the server ending the session while it was in use (57P01 admin shutdown and the like).
+    # Or a connection exception (class 08: asyncpg raises ConnectionDoesNotExistError, 08003, for
+    # a session the server ended mid-query), or the server ending it (57P01 admin shutdown etc.).
     if isinstance(exc, asyncpg.PostgresError):
-        return str(getattr(exc, "sqlstate", "") or "").startswith("57P")
+        sqlstate = str(getattr(exc, "sqlstate", "") or "")
+        return sqlstate.startswith(("08", "57P"))
     return isinstance(exc, _DEAD)
 
 
@@ -234,7 +235,7 @@ class ReadPool:
         """Run an idempotent read; once retried on a fresh connection if the first one was dead."""
         for attempt in (1, 2):
             try:
-                return await within(UNIT_TIMEOUT_S, lambda: self._unit(work))
+                return await self._bounded(UNIT_TIMEOUT_S, work)
             except DatabaseUnavailableError:
                 raise
             except Exception as exc:
@@ -254,10 +255,23 @@ class ReadPool:
             await conn.fetchval("SELECT 1 FROM products LIMIT 1")
 
         try:
-            await within(timeout_s, lambda: self._unit(probe))
+            await self._bounded(timeout_s, probe)
         except (DatabaseUnavailableError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             return False
         return True
+
+    async def _bounded(self, timeout_s: float, work: Callable[[Any], Awaitable[T]]) -> T:
+        """`_unit(work)`, or DatabaseUnavailableError after `timeout_s`, even from a frozen server.
+
+        A plain timeout suffices here, unlike psycopg's `within` (db.py): a cancelled asyncpg query
+        returns at once (its cancel request goes out in the background), and `_unit` then
+        terminates the connection, which also ends that request. No task per read.
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self._unit(work)
+        except TimeoutError as exc:
+            raise DatabaseUnavailableError(f"no answer from the database within {timeout_s:g} s") from exc
 
     async def _unit(self, work: Callable[[Any], Awaitable[T]]) -> T:
         self._in_flight += 1

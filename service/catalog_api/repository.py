@@ -77,7 +77,11 @@ def to_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def row_json(row: Row) -> dict[str, Any]:
-    """A read's row as the API's JSON object: the same object `to_json` makes of a write's row."""
+    """A read's row as the API's JSON object: what `to_json` makes of a write's row, once encoded.
+
+    The timestamps stay datetimes: the encoder (http.json_bytes, orjson) writes an aware one in
+    C exactly as `datetime.isoformat()` does, which was most of this function's time per row.
+    """
     product_id, sku, name, description, category, price, currency, stock, created_at, updated_at = row
     return {
         "id": product_id,
@@ -88,8 +92,8 @@ def row_json(row: Row) -> dict[str, Any]:
         "price": price,
         "currency": currency,
         "stock": stock,
-        "created_at": created_at.isoformat(),
-        "updated_at": updated_at.isoformat(),
+        "created_at": created_at,
+        "updated_at": updated_at,
     }
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.conftest import product
 
@@ -305,7 +310,6 @@ class _RecordingConnection:
 def test_i15_every_filter_value_travels_as_a_bound_parameter() -> None:
     """No value a caller sends is ever part of the SQL text, whatever pattern it passed."""
     import asyncio
-    from decimal import Decimal
 
     from catalog_api import repository
 
@@ -327,3 +331,40 @@ def test_i15_every_filter_value_travels_as_a_bound_parameter() -> None:
     params = [p for _, ps in conn.executed for p in (ps or ())]
     assert "cat-marker-77" in params and Decimal("12.34") in params and Decimal("56.78") in params
     assert "%name-marker-99%" in params and 4242 in params and 18 in params
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    created_at=st.datetimes(timezones=st.just(UTC), min_value=datetime(1970, 1, 1), max_value=datetime(9999, 1, 1)),
+    price=st.decimals(min_value=0, max_value=Decimal("99999999.99"), places=2),
+)
+def test_i16_a_read_answers_the_timestamps_and_price_a_write_answers(created_at: datetime, price: Decimal) -> None:
+    """Reads leave the timestamps to the JSON encoder and take the price as PostgreSQL's text;
+    the bytes are those a write's answer (`to_json`, isoformat and two decimals) has."""
+    from catalog_api import repository
+    from catalog_api.http import json_bytes
+
+    write_row = dict(
+        zip(
+            repository.COLUMN_NAMES,
+            (7, "SKU-7", "Shirt", None, "shirts", price, "EUR", 3, created_at, created_at),
+            strict=True,
+        )
+    )
+    # numeric(10,2) as PostgreSQL writes it: always two decimals, as f"{price:.2f}".
+    read_row = (7, "SKU-7", "Shirt", None, "shirts", f"{price:.2f}", "EUR", 3, created_at, created_at)
+    assert json_bytes(repository.row_json(read_row)) == json_bytes(repository.to_json(write_row))
+
+
+def test_i16_reads_answer_each_product_exactly_as_its_write_answered(client: TestClient, admin: dict[str, str]) -> None:
+    """Reads (asyncpg) and writes (psycopg) are different drivers: one product, one JSON object."""
+    written = [
+        client.post("/products", json=product(sku=f"SKU-P{n}", price=price), headers=admin).json()
+        for n, price in enumerate(("0", "5.5", "12.30", "99999999.99"))
+    ]
+    listed = client.get("/products").json()["items"]
+    assert listed == written
+    for body in written:
+        assert client.get(f"/products/{body['id']}").json() == body
+        assert client.get(f"/products/sku/{body['sku']}").json() == body
+    assert [body["price"] for body in written] == ["0.00", "5.50", "12.30", "99999999.99"]

@@ -18,6 +18,7 @@ from catalog_api.app import build_credentials
 from catalog_api.config import load_settings
 from catalog_api.db import POOL_MAX_SIZE, DatabaseUnavailableError
 from catalog_api.readpool import ReadPool
+from devtools import pgserver
 
 T = TypeVar("T")
 
@@ -173,3 +174,33 @@ def test_i16_read_connections_have_tcp_keepalives_and_a_user_timeout(db_env: dic
     keepalive, idle, interval, count, user_timeout = _with_pool(db_env, use)
     assert keepalive != 0
     assert (idle, interval, count, user_timeout) == (30, 10, 3, 10000)
+
+
+def test_i16_a_read_whose_session_the_server_ends_mid_query_is_retried_on_a_new_one(
+    db_env: dict[str, str], pg: pgserver.PostgresServer
+) -> None:
+    """A failover ends sessions in the middle of queries (asyncpg: ConnectionDoesNotExistError, 08003)."""
+
+    def terminate(pid: int) -> None:
+        with pg.admin() as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    async def use(pool: ReadPool) -> tuple[int, list[int]]:
+        sessions: list[int] = []
+        first_session = asyncio.Event()
+
+        async def work(conn: Any) -> int:
+            sessions.append(int(conn.get_server_pid()))
+            if len(sessions) == 1:
+                first_session.set()
+                await conn.fetchval("SELECT pg_sleep(4)")
+            return int(await conn.fetchval("SELECT 1"))
+
+        read = asyncio.create_task(pool.read(work))
+        await first_session.wait()
+        await asyncio.to_thread(terminate, sessions[0])
+        return await read, sessions
+
+    answer, sessions = _with_pool(db_env, use)
+    assert answer == 1
+    assert len(sessions) == 2 and sessions[0] != sessions[1]
