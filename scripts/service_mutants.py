@@ -342,8 +342,8 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ServiceMutant(
         id="read-unit-unbounded",
         file=READPOOL,
-        original="            async with asyncio.timeout(timeout_s):\n                return await self._unit(work)",
-        replacement="            async with asyncio.timeout(None):\n                return await self._unit(work)",
+        original="            bound.reschedule(deadline)\n",
+        replacement="            bound.reschedule(None)\n",
         what="a read on a database that stopped answering waits forever (statement_timeout is the server's)",
         tests=(FREEZE,),
     ),
@@ -683,8 +683,8 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ServiceMutant(
         id="read-pool-wait-unbounded",
         file=READPOOL,
-        original="async with asyncio.timeout(self.timeout):",
-        replacement="async with asyncio.timeout(None):",
+        original="bound = asyncio.timeout_at(min(deadline, loop.time() + self.timeout))",
+        replacement="bound = asyncio.timeout_at(deadline)",
         what="a read waits for a connection as long as the whole unit's bound, not the pool's",
         tests=(READ_POOL,),
     ),

@@ -265,25 +265,29 @@ class ReadPool:
 
         A plain timeout suffices here, unlike psycopg's `within` (db.py): a cancelled asyncpg query
         returns at once (its cancel request goes out in the background), and `_unit` then
-        terminates the connection, which also ends that request. No task per read.
+        terminates the connection, which also ends that request. No task per read, and one
+        timer: it first bounds the wait for a connection (the pool's timeout), then, moved to
+        the unit's deadline, the work.
         """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        bound = asyncio.timeout_at(min(deadline, loop.time() + self.timeout))
         try:
-            async with asyncio.timeout(timeout_s):
-                return await self._unit(work)
+            async with bound:
+                return await self._unit(work, bound, deadline)
         except TimeoutError as exc:
+            if bound.when() != deadline:
+                raise DatabaseUnavailableError("PoolTimeout") from exc
             raise DatabaseUnavailableError(f"no answer from the database within {timeout_s:g} s") from exc
 
-    async def _unit(self, work: Callable[[Any], Awaitable[T]]) -> T:
+    async def _unit(self, work: Callable[[Any], Awaitable[T]], bound: asyncio.Timeout, deadline: float) -> T:
         self._in_flight += 1
         try:
             if self._in_flight > self.max_size + self.max_waiting:
                 raise DatabaseUnavailableError("TooManyRequests")
-            try:
-                async with asyncio.timeout(self.timeout):
-                    # The pool's proxy: ReadConnection's attributes reach through it.
-                    conn: Any = await self._pool.acquire()
-            except TimeoutError as exc:
-                raise DatabaseUnavailableError("PoolTimeout") from exc
+            # The pool's proxy: ReadConnection's attributes reach through it.
+            conn: Any = await self._pool.acquire()
+            bound.reschedule(deadline)
             opened_at: float = conn.opened_at
             clean = False
             try:

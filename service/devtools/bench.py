@@ -67,9 +67,8 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * scale
 
 
-def wrk(pid: int, url: str) -> Result:
-    output, cpu = _measured(pid, ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{RUN_S}s", "--latency", url])
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+def wrk_latency_ms(output: str) -> tuple[float, float, int]:
+    """p50 and p99 in ms, and the errors (non-2xx/3xx answers and socket errors), of a wrk --latency run."""
     p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -78,7 +77,14 @@ def wrk(pid: int, url: str) -> Result:
     if socket_errors:
         count += sum(int(g) for g in socket_errors.groups())
     assert p50 and p99, output
-    return Result(rps, _ms(*p50.groups()), _ms(*p99.groups()), cpu, count)
+    return _ms(*p50.groups()), _ms(*p99.groups()), count
+
+
+def wrk(pid: int, url: str) -> Result:
+    output, cpu = _measured(pid, ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{RUN_S}s", "--latency", url])
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50, p99, count = wrk_latency_ms(output)
+    return Result(rps, p50, p99, cpu, count)
 
 
 def hey(pid: int, url: str, rate: float) -> Result:

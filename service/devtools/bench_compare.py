@@ -3,7 +3,13 @@
 The machine is shared and noisy, so raw requests/s of two runs minutes apart say little. This
 runs the service of REV (its `service/` directory taken with `git archive`) beside the working
 tree's, against one throwaway PostgreSQL with one data set, and loads them in turn: for each
-round and call, old then new (the order alternates per round), each at the same paced rate.
+round and call, old then new (the order alternates per round), under two loads each:
+
+- paced: the same rate for both (hey), a light load at which every request wakes the event
+  loop on its own, so fixed per-request costs weigh most;
+- saturation: a closed loop (wrk, 16 connections) that keeps the service busy, as a task near
+  its CPU target is, and as a service is measured "on one CPU" when two are compared.
+
 What is compared is the service process's CPU time (user + system, from /proc) per request,
 so load from other work on the machine moves both columns alike. Both run on this virtualenv.
 """
@@ -29,7 +35,7 @@ from catalog_api import migrate
 from catalog_api.app import build_credentials
 from catalog_api.config import load_settings
 from devtools import pgserver, seed
-from devtools.bench import ENDPOINTS, HEY_WORKERS, PRODUCTS, cpu_seconds
+from devtools.bench import ENDPOINTS, HEY_WORKERS, PRODUCTS, WRK_CONNECTIONS, cpu_seconds, wrk_latency_ms
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 # Below what the old service carries at saturation on this machine, so both serve the same load.
@@ -83,6 +89,21 @@ def hey_run(pid: int, url: str, rate: float, seconds: int) -> Sample:
     errors = sum(n for code, n in counts.items() if code != 200)
     errors += sum(int(n) for n in re.findall(r"^\s+\[(\d+)\]\s+Get ", output, re.M))
     return Sample(sum(counts.values()), cpu, float(p50.group(1)) * 1000, float(p99.group(1)) * 1000, errors)
+
+
+def wrk_run(pid: int, url: str, seconds: int) -> Sample:
+    """A closed-loop run: as many requests as the service answers, 16 at a time."""
+    command = ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency", url]
+    before = cpu_seconds(pid)
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 30).stdout
+    cpu = cpu_seconds(pid) - before
+    requests = re.search(r"(\d+) requests in", output)
+    assert requests, output
+    p50, p99, errors = wrk_latency_ms(output)
+    return Sample(int(requests.group(1)), cpu, p50, p99, errors)
+
+
+LOADS = ("paced", "saturation")
 
 
 def export_service(rev: str, into: Path) -> Path:
@@ -146,32 +167,37 @@ def report(
     rounds: int,
     seconds: int,
     load: tuple[float, float],
-    results: dict[str, dict[str, Samples]],
+    results: dict[tuple[str, str], dict[str, Samples]],
 ) -> str:
     lines = [
         f"Old: `{rev}`; new: `{new_rev}`. One uvicorn worker each, {PRODUCTS} products, loopback,"
-        f" {os.cpu_count()} cores shared with PostgreSQL and hey; {rounds} rounds of {seconds} s per call and"
-        f" service, old and new alternating, paced at {rate:.0f} requests/s (hey, {HEY_WORKERS} workers);"
+        f" {os.cpu_count()} cores shared with PostgreSQL and the load tools; {rounds} rounds of {seconds} s per"
+        f" call, load and service, old and new alternating; paced: {rate:.0f} requests/s for both (hey,"
+        f" {HEY_WORKERS} workers); saturation: a closed loop (wrk, {WRK_CONNECTIONS} connections);"
         f" 1-minute load average {load[0]:.1f} before, {load[1]:.1f} after.",
         "",
-        "| call | requests per CPU-second old | new | ratio | p50 ms old / new | p99 ms old / new | errors old / new |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| call | load | requests per CPU-second old | new | ratio | p50 ms old / new | p99 ms old / new |"
+        " errors old / new |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, path in ENDPOINTS:
-        old, new = results[name]["old"], results[name]["new"]
-        lines.append(
-            f"| {name} `GET {path}` | {old.per_cpu_s():.0f} | {new.per_cpu_s():.0f} |"
-            f" {new.per_cpu_s() / old.per_cpu_s():.2f}× | {old.p50_ms():.1f} / {new.p50_ms():.1f} |"
-            f" {old.p99_ms():.1f} / {new.p99_ms():.1f} | {old.errors()} / {new.errors()} |"
-        )
+        for load_name in LOADS:
+            old, new = results[(name, load_name)]["old"], results[(name, load_name)]["new"]
+            what = f"paced, {rate:.0f}/s" if load_name == "paced" else "saturation"
+            lines.append(
+                f"| {name} `GET {path}` | {what} | {old.per_cpu_s():.0f} | {new.per_cpu_s():.0f} |"
+                f" {new.per_cpu_s() / old.per_cpu_s():.2f}× | {old.p50_ms():.1f} / {new.p50_ms():.1f} |"
+                f" {old.p99_ms():.1f} / {new.p99_ms():.1f} | {old.errors()} / {new.errors()} |"
+            )
     return "\n".join(lines)
 
 
 def compare(rev: str, *, new_rev: str | None = None, rate: float, rounds: int, seconds: int) -> int:
-    missing = [tool for tool in ("hey", "curl", "git") if shutil.which(tool) is None]
+    missing = [tool for tool in ("hey", "wrk", "curl", "git") if shutil.which(tool) is None]
     if missing:
         print(
-            f"bench: {' and '.join(missing)} not installed (Debian: apt-get install -y hey curl git)", file=sys.stderr
+            f"bench: {' and '.join(missing)} not installed (Debian: apt-get install -y hey wrk curl git)",
+            file=sys.stderr,
         )
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="catalog-compare-"))
@@ -200,23 +226,27 @@ def compare(rev: str, *, new_rev: str | None = None, rate: float, rounds: int, s
                 for _, path in ENDPOINTS:
                     hey_run(old.pid if base == old_base else new.pid, base + path, rate, WARMUP_S)
             services = {"old": (old.pid, old_base), "new": (new.pid, new_base)}
-            results = {name: {"old": Samples(), "new": Samples()} for name, _ in ENDPOINTS}
+            results = {(name, load): {"old": Samples(), "new": Samples()} for name, _ in ENDPOINTS for load in LOADS}
             load_before = os.getloadavg()[0]
             for round_no in range(rounds):
                 order = ("old", "new") if round_no % 2 == 0 else ("new", "old")
                 for name, path in ENDPOINTS:
-                    for which in order:
-                        pid, base = services[which]
-                        sample = hey_run(pid, base + path, rate, seconds)
-                        results[name][which].runs.append(sample)
-                        print(
-                            f"round {round_no + 1} {name:9} {which}: {sample.per_cpu_s:6.0f} req/CPU-s"
-                            f"  p50 {sample.p50_ms:5.1f} ms  p99 {sample.p99_ms:6.1f} ms",
-                            file=sys.stderr,
-                        )
+                    for load in LOADS:
+                        for which in order:
+                            pid, base = services[which]
+                            if load == "paced":
+                                sample = hey_run(pid, base + path, rate, seconds)
+                            else:
+                                sample = wrk_run(pid, base + path, seconds)
+                            results[(name, load)][which].runs.append(sample)
+                            print(
+                                f"round {round_no + 1} {name:9} {load:10} {which}: {sample.per_cpu_s:6.0f} req/CPU-s"
+                                f"  p50 {sample.p50_ms:5.1f} ms  p99 {sample.p99_ms:6.1f} ms",
+                                file=sys.stderr,
+                            )
             print()
-            load = (load_before, os.getloadavg()[0])
-            print(report(rev, new_rev or "the working tree", rate, rounds, seconds, load, results))
+            load_after = (load_before, os.getloadavg()[0])
+            print(report(rev, new_rev or "the working tree", rate, rounds, seconds, load_after, results))
         return 0
     finally:
         db.stop()
