@@ -1097,8 +1097,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         id="request-target-per-second",
         file=FARGATE,
-        original="requests_per_task_per_minute: int = 33_600",
-        replacement="requests_per_task_per_minute: int = 560",
+        original="requests_per_task_per_minute: int = 108_000",
+        replacement="requests_per_task_per_minute: int = 1_800",
         what="the per-second capacity used as a per-minute target: tasks scale out 60 times too early",
     ),
     Mutant(

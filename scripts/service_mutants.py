@@ -63,7 +63,7 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         original="rows: list[Row] = await conn.fetch(query, *params)",
         replacement=(
             "for n, value in reversed(list(enumerate(params, start=1))):\n"
-            "        query = query.replace(f\"${n}\", f\"'{value}'\")\n"
+            '        query = query.replace(f"${n}", f"\'{value}\'")\n'
             "    rows: list[Row] = await conn.fetch(query)"
         ),
         what="the listing's filter values (category, prices, q, cursor) formatted into the SQL text: injection through q",

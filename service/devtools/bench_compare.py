@@ -120,6 +120,21 @@ def export_service(rev: str, into: Path) -> Path:
 
 
 @contextmanager
+def seeded_database() -> Iterator[dict[str, str]]:
+    """A throwaway PostgreSQL, migrated, with the bench's products; yields the service's environment
+    (access log at info, as in production). Raises pgserver.PostgresUnavailableError."""
+    db = pgserver.start()
+    try:
+        env = {**db.env(), "LOG_LEVEL": "info"}
+        settings = load_settings({**env, "PORT": "3000"})
+        migrate.upgrade(settings, build_credentials(settings))
+        seed.seed_generated(db.conninfo(), PRODUCTS)
+        yield env
+    finally:
+        db.stop()
+
+
+@contextmanager
 def running_service(source: Path, env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = pgserver.free_port()
     with log.open("wb") as out:
@@ -204,17 +219,8 @@ def compare(rev: str, *, new_rev: str | None = None, rate: float, rounds: int, s
     try:
         old_source = export_service(rev, workdir / "old")
         new_source = export_service(new_rev, workdir / "new") if new_rev is not None else SERVICE_DIR
-        db = pgserver.start()
-    except (subprocess.CalledProcessError, pgserver.PostgresUnavailableError) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        shutil.rmtree(workdir, ignore_errors=True)
-        return 1
-    try:
-        env = {**db.env(), "LOG_LEVEL": "info"}
-        settings = load_settings({**env, "PORT": "3000"})
-        migrate.upgrade(settings, build_credentials(settings))
-        seed.seed_generated(db.conninfo(), PRODUCTS)
         with (
+            seeded_database() as env,
             running_service(old_source, env, workdir / "old.log") as (old, old_base),
             running_service(new_source, env, workdir / "new.log") as (new, new_base),
         ):
@@ -248,8 +254,10 @@ def compare(rev: str, *, new_rev: str | None = None, rate: float, rounds: int, s
             load_after = (load_before, os.getloadavg()[0])
             print(report(rev, new_rev or "the working tree", rate, rounds, seconds, load_after, results))
         return 0
+    except (subprocess.CalledProcessError, pgserver.PostgresUnavailableError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
     finally:
-        db.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -11,6 +11,7 @@ It measures shares, not speed: py-spy slows what it samples a little, alike for 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -21,12 +22,9 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from catalog_api import migrate
-from catalog_api.app import build_credentials
-from catalog_api.config import load_settings
-from devtools import pgserver, seed
-from devtools.bench import ENDPOINTS, PRODUCTS
-from devtools.bench_compare import SERVICE_DIR, hey_run, running_service
+from devtools import pgserver
+from devtools.bench import ENDPOINTS
+from devtools.bench_compare import SERVICE_DIR, hey_run, running_service, seeded_database
 
 SAMPLE_RATE_HZ = 500
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
@@ -69,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25, help="functions listed per call (default %(default)s)")
     parser.add_argument("--keep", type=Path, help="a folder to keep py-spy's raw stacks in, one file per call")
     args = parser.parse_args(argv)
-    missing = [tool for tool in ("py-spy", "hey", "curl") if shutil.which(tool) is None]
+    # py-spy comes with the virtualenv (requirements-dev.txt), whether or not it is activated.
+    search_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    py_spy = shutil.which("py-spy", path=search_path)
+    missing = [
+        tool for tool, found in (("py-spy", py_spy), *((t, shutil.which(t)) for t in ("hey", "curl"))) if not found
+    ]
     if missing:
         print(
             f"profile: {' and '.join(missing)} not found (py-spy: requirements-dev.txt; Debian: hey curl)",
@@ -78,21 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="catalog-profile-"))
     try:
-        db = pgserver.start()
-    except pgserver.PostgresUnavailableError as exc:
-        print(f"profile: {exc}", file=sys.stderr)
-        shutil.rmtree(workdir, ignore_errors=True)
-        return 1
-    try:
-        env = {**db.env(), "LOG_LEVEL": "info"}
-        settings = load_settings({**env, "PORT": "3000"})
-        migrate.upgrade(settings, build_credentials(settings))
-        seed.seed_generated(db.conninfo(), PRODUCTS)
-        with running_service(SERVICE_DIR, env, workdir / "service.log") as (service, base):
+        with (
+            seeded_database() as env,
+            running_service(SERVICE_DIR, env, workdir / "service.log") as (service, base),
+        ):
             for name, path in ENDPOINTS:
                 hey_run(service.pid, base + path, args.rate, 2)
                 raw = workdir / f"{name.replace(' ', '-')}.txt"
-                command = ["py-spy", "record", "--pid", str(service.pid), "--duration", str(args.seconds)]
+                command = [str(py_spy), "record", "--pid", str(service.pid), "--duration", str(args.seconds)]
                 command += ["--rate", str(SAMPLE_RATE_HZ), "--format", "raw", "--output", str(raw)]
                 spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 # py-spy attaches within a moment; the load outlasts its sampling window.
@@ -113,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                     args.keep.mkdir(parents=True, exist_ok=True)
                     shutil.copy(raw, args.keep / raw.name)
         return 0
+    except pgserver.PostgresUnavailableError as exc:
+        print(f"profile: {exc}", file=sys.stderr)
+        return 1
     finally:
-        db.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

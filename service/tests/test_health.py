@@ -99,3 +99,11 @@ def test_p05_a_percent_encoded_ready_path_reaches_ready_so_the_edge_must_judge_t
     plain = request(live_service.port, "GET", "/ready")
     encoded = request(live_service.port, "GET", "/re%61dy")
     assert (encoded.status, encoded.body) == (plain.status, plain.body) == (200, b'{"status":"ready"}')
+
+
+def test_a_path_without_a_route_answers_the_bytes_the_edge_answers_for_internal_paths(client: TestClient) -> None:
+    """The platform's edge refuses /ready and /openapi.json with these same bytes (tests/test_edge_origin.py)."""
+    response = client.get("/no-such-path")
+    assert response.status_code == 404
+    assert response.content == b'{"error":"not_found","message":"no such path"}'
+    assert response.headers["cache-control"] == "no-store"

@@ -86,7 +86,7 @@ function notFound() {
     statusCode: 404,
     statusDescription: 'Not Found',
     headers: {'content-type': {value: 'application/json'}, 'cache-control': {value: 'no-store'}},
-    body: {encoding: 'text', data: '{"detail":"Not Found"}'}
+    body: {encoding: 'text', data: '{"error":"not_found","message":"no such path"}'}
   };
 }
 function badRequest(message) {

@@ -112,12 +112,14 @@ class Scaling:
     """Wait after scaling out. Default: 60 s."""
     scale_in_cooldown_seconds: int = 300
     """Wait after scaling in. Default: 300 s."""
-    # service/docs/capacity.md (run of 2026-11-23): one task carries about 560 list calls/s at
-    # 70 % CPU, the lower of the two measured calls (get by id: 790/s). ALBRequestCountPerTarget
-    # is the target group's RequestCountPerTarget, a Sum per minute (ELB user guide, "CloudWatch
-    # metrics for your Application Load Balancer"): 560 x 60 = 33,600 requests per task per minute.
-    requests_per_task_per_minute: int = 33_600
-    """ALBRequestCountPerTarget target: measured list calls/s per task at 70 % CPU, times 60. Default: 33,600."""
+    # service/docs/capacity.md (runs of 2026-11-29, after the service's CPU work): one task carries
+    # about 1,800 list calls/s at 70 % CPU, the lower of the two measured calls and of two runs
+    # (get by id: about 2,400/s). ALBRequestCountPerTarget is the target group's
+    # RequestCountPerTarget, a Sum per minute (ELB user guide, "CloudWatch metrics for your
+    # Application Load Balancer"): 1,800 x 60 = 108,000 requests per task per minute. CPU target
+    # tracking runs beside it, so a task that does less on Fargate still scales out at 70 % CPU.
+    requests_per_task_per_minute: int = 108_000
+    """ALBRequestCountPerTarget target: measured list calls/s per task at 70 % CPU, times 60. Default: 108,000."""
     requests_scale_in_cooldown_seconds: int = 900
     """Wait after a request-driven scale-in; longer than CPU's so a sale's tail keeps its tasks. Default: 900 s."""
     restore_min_tasks: int | None = None
