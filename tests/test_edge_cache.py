@@ -130,6 +130,13 @@ def test_s05_only_cached_reads_are_rewritten(synth: Synthesis, tmp_path: Path) -
     assert health == _get("/health", [("verbose", "1")], {"session": "a"})
 
 
+def test_s05_a_path_without_a_route_reaches_the_origin_as_sent(synth: Synthesis, tmp_path: Path) -> None:
+    """`/products/` is no route of the API: its 404 (no-store) comes from the origin, not an edge 400."""
+    code = _function_code(synth, _cached_behaviors(synth)["/products/*"]["function_association"][0]["function_arn"])
+    (answer,) = _handle(code, tmp_path, [_get("/products/", [("limit", "5")], {"session": "a"})])
+    assert answer == _get("/products/", [("limit", "5")], {"session": "a"})
+
+
 def test_s05_unknown_query_parameters_are_refused_at_the_edge(synth: Synthesis, tmp_path: Path) -> None:
     # Dropped, `categroy=shoes` would be a cached, unfiltered 200; kept, every typo its own cache key.
     code = _function_code(synth, _cached_behaviors(synth)["/products"]["function_association"][0]["function_arn"])

@@ -102,7 +102,8 @@ function acceptedNames(path) {
     return QUERY_EXACT[path];
   }
   for (var i = 0; i < QUERY_PREFIXES.length; i++) {
-    if (path.indexOf(QUERY_PREFIXES[i][0]) === 0) {
+    // Something after the prefix: `/products/` itself is no route of the API, which answers it 404.
+    if (path.length > QUERY_PREFIXES[i][0].length && path.indexOf(QUERY_PREFIXES[i][0]) === 0) {
       return QUERY_PREFIXES[i][1];
     }
   }
