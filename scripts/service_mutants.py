@@ -173,8 +173,16 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
         file=DB,
         original='await conn.execute("SELECT 1 FROM products LIMIT 1")',
         replacement='await conn.execute("SELECT 1")',
-        what="/ready answers ready while the app role cannot read the catalog",
-        tests=(HEALTH,),
+        what="/ready answers ready while the app role cannot read the catalog on the writer",
+        tests=(HEALTH, READ_POOL),
+    ),
+    ServiceMutant(
+        id="ready-does-not-read-the-catalog-on-the-reader",
+        file=READPOOL,
+        original='await conn.fetchval("SELECT 1 FROM products LIMIT 1")',
+        replacement='await conn.fetchval("SELECT 1")',
+        what="/ready answers ready while the app role cannot read the catalog on the reader",
+        tests=(HEALTH, READ_POOL),
     ),
     # --- shutdown, keep-alive, request heads -----------------------------------------------
     ServiceMutant(
@@ -333,11 +341,19 @@ SERVICE_MUTANTS: tuple[ServiceMutant, ...] = (
     ),
     ServiceMutant(
         id="read-not-retried-after-failover",
-        file=DB,
+        file=READPOOL,
         original="if attempt == 2 or not _is_dead_connection(exc):",
         replacement="if attempt == 1 or not _is_dead_connection(exc):",
         what="a read on a connection killed by a failover answers 503 instead of retrying once",
-        tests=(RESILIENCE,),
+        tests=(RESILIENCE, READ_POOL),
+    ),
+    ServiceMutant(
+        id="writer-readiness-not-retried-after-failover",
+        file=DB,
+        original="if attempt == 2 or not _is_dead_connection(exc):",
+        replacement="if attempt == 1 or not _is_dead_connection(exc):",
+        what="after a rotation or failover /ready answers 503 once per dead writer connection, though writes would work",
+        tests=(CREDS_TESTS,),
     ),
     ServiceMutant(
         id="read-unit-unbounded",

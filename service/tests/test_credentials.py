@@ -103,11 +103,16 @@ def test_a_secret_that_still_holds_the_rejected_password_gives_503_not_a_loop(
     with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get("/products").status_code == 200
         _rotate(pg, "unknown-to-the-secret")
-        response = client.get("/products")
-        assert response.status_code == 503
-        assert response.json()["error"] == "database_unavailable"
-        assert "unknown-to-the-secret" not in response.text
+        # Several requests, each a failed login of its own (reads and writes, both pools).
+        for _ in range(4):
+            response = client.get("/products")
+            assert response.status_code == 503
+            assert response.json()["error"] == "database_unavailable"
+            assert "unknown-to-the-secret" not in response.text
+        assert client.get("/ready").status_code == 503
     reads = [r for r in caplog.records if getattr(r, "fields", {}).get("event") == "credentials_reread"]
+    failed = [r for r in caplog.records if getattr(r, "fields", {}).get("event") == "db_auth_failed"]
+    assert len(failed) >= 4, "each request tried a login of its own"
     # Rate-limited: one read within the 10 s window, however many connection attempts failed.
     assert len(reads) == 1
 

@@ -204,3 +204,35 @@ def test_i16_a_read_whose_session_the_server_ends_mid_query_is_retried_on_a_new_
     answer, sessions = _with_pool(db_env, use)
     assert answer == 1
     assert len(sessions) == 2 and sessions[0] != sessions[1]
+
+
+@pytest.mark.parametrize("pool_kind", ["reads (asyncpg)", "writes (psycopg)"])
+def test_i16_each_pools_readiness_reads_the_catalog_as_the_app_role(
+    db_env: dict[str, str], pg: pgserver.PostgresServer, pool_kind: str
+) -> None:
+    """/ready asks both pools; each must fail on its own when the app role cannot read `products`,
+    since on one server the other pool's probe would hide a probe that reads nothing."""
+    from catalog_api.db import Database
+
+    settings = load_settings(db_env)
+
+    async def ready() -> bool:
+        pool: ReadPool | Database
+        if pool_kind.startswith("reads"):
+            pool = ReadPool(settings, build_credentials(settings), host=settings.reader_host)
+        else:
+            pool = Database(settings, build_credentials(settings))
+        await pool.open()
+        try:
+            return await pool.ping(10.0)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(ready())
+    with pg.admin() as conn:
+        conn.execute("REVOKE SELECT ON products FROM catalog_app")
+    try:
+        assert not asyncio.run(ready())
+    finally:
+        with pg.admin() as conn:
+            conn.execute("GRANT SELECT ON products TO catalog_app")
