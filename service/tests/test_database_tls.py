@@ -22,6 +22,7 @@ from catalog_api.config import load_settings
 from devtools import pgserver, tls
 from devtools.pgserver import free_port
 from tests.helpers import ADMIN_TOKEN, SERVICE_DIR, request, running_postgres, start_service
+from tests.test_read_pool import _with_pool
 
 # Until the first migration retry is logged: a connection attempt, not the whole start budget.
 FIRST_ATTEMPT_BUDGET_S = 45.0
@@ -124,21 +125,7 @@ def test_i15_verify_full_refuses_a_host_name_the_database_certificate_does_not_h
 
 def _read_pool_serves(env: dict[str, str]) -> bool:
     """Whether the reads' pool (asyncpg) gets a connection it may use under these settings."""
-    import asyncio
-
-    from catalog_api.readpool import ReadPool
-
-    settings = load_settings(env)
-
-    async def ping() -> bool:
-        pool = ReadPool(settings, build_credentials(settings), host=settings.reader_host)
-        await pool.open()
-        try:
-            return await pool.ping(10.0)
-        finally:
-            await pool.close()
-
-    return asyncio.run(ping())
+    return _with_pool(env, lambda pool: pool.ping(10.0))
 
 
 def test_i16_the_read_pool_checks_the_database_certificate_as_libpq_does(
